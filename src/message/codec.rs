@@ -1,0 +1,449 @@
+//! Streaming frame decoders for each direction. They split complete frames off the caller's
+//! input buffer (no copy), enforce size limits before anything is buffered beyond what the
+//! caller already holds, and say "need more bytes" with `Ok(None)`.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::auth::{GssResponse, PasswordMessage, SaslInitialResponse, SaslResponse, TAG_PASSWORD};
+use super::backend::BackendMessage;
+use super::copy::{CopyData, CopyFail};
+use super::error::{DecodeError, Direction, Frame};
+use super::frontend::{Bind, Close, Describe, Execute, FrontendMessage, Parse, Query, tag};
+use super::function::FunctionCall;
+use super::reader::Reader;
+use super::startup::{
+    CANCEL_REQUEST_CODE, CancelRequest, GSSENC_REQUEST_CODE, ProtocolVersion, SSL_REQUEST_CODE,
+    StartupMessage,
+};
+
+/// Size limits for messages from clients. The defaults are PostgreSQL's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontendLimits {
+    /// Largest startup packet payload (the length word not counted): 10000.
+    pub startup: u32,
+    /// Largest length word of the small message types (C D E H S X c f): 10000.
+    pub small: u32,
+    /// Largest length word of Query, FunctionCall, Parse, Bind and CopyData: 0x3FFF_FFFE.
+    pub large: u32,
+    /// Largest length word of a password or SASL/GSS message (`p`): 65535.
+    pub auth: u32,
+}
+
+impl Default for FrontendLimits {
+    fn default() -> FrontendLimits {
+        FrontendLimits {
+            startup: 10_000,
+            small: 10_000,
+            large: 0x3FFF_FFFE,
+            auth: 65_535,
+        }
+    }
+}
+
+/// Size limits for messages from servers. The defaults are libpq's: it treats any message over
+/// 30000 bytes as a lost connection, except T D d V E N A.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendLimits {
+    /// Largest length word of the types not listed under `large`: 30000.
+    pub small: u32,
+    /// Largest length word of RowDescription, DataRow, CopyData, FunctionCallResponse,
+    /// ErrorResponse, NoticeResponse and NotificationResponse: 0x3FFF_FFFF.
+    pub large: u32,
+}
+
+impl Default for BackendLimits {
+    fn default() -> BackendLimits {
+        BackendLimits {
+            small: 30_000,
+            large: 0x3FFF_FFFF,
+        }
+    }
+}
+
+/// What the frontend decoder expects next. The state machine sets the authentication phases;
+/// the decoder itself moves from `Startup` to `Normal` after a StartupMessage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrontendPhase {
+    /// Untyped startup-phase packets (StartupMessage, SSLRequest, GSSENCRequest, CancelRequest).
+    Startup,
+    /// Typed messages; `p` is a PasswordMessage (cleartext or MD5 requested).
+    Password,
+    /// Typed messages; `p` is a SASLInitialResponse.
+    SaslInitialResponse,
+    /// Typed messages; `p` is a SASLResponse.
+    SaslResponse,
+    /// Typed messages; `p` is a GSSResponse.
+    GssResponse,
+    /// Typed messages; `p` is not expected and is an unknown type, as in PostgreSQL.
+    Normal,
+}
+
+/// What the backend decoder expects next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendPhase {
+    /// The one-byte answer to SSLRequest (`S`, `N`, or an ErrorResponse from a server that
+    /// does not understand the request). Exactly one byte is consumed.
+    SslResponse,
+    /// The one-byte answer to GSSENCRequest (`G`, `N`, or an ErrorResponse).
+    GssEncResponse,
+    /// Typed messages.
+    Normal,
+}
+
+/// Splits client bytes into [`FrontendMessage`]s; the server side's decoder.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use pgproto::message::{FrontendDecoder, FrontendMessage};
+///
+/// let mut dec = FrontendDecoder::new();
+/// let mut input = BytesMut::from(&b"\0\0\0\x08\x04\xd2\x16\x2f"[..]); // SSLRequest
+/// assert_eq!(dec.decode(&mut input).unwrap(), Some(FrontendMessage::SslRequest));
+/// assert_eq!(dec.decode(&mut input).unwrap(), None); // need more bytes
+/// ```
+#[derive(Debug, Clone)]
+pub struct FrontendDecoder {
+    phase: FrontendPhase,
+    limits: FrontendLimits,
+    need: usize,
+    failed: Option<DecodeError>,
+}
+
+impl Default for FrontendDecoder {
+    fn default() -> FrontendDecoder {
+        FrontendDecoder::new()
+    }
+}
+
+impl FrontendDecoder {
+    /// A decoder at the start of a connection, with PostgreSQL's limits.
+    pub fn new() -> FrontendDecoder {
+        FrontendDecoder::with_limits(FrontendLimits::default())
+    }
+
+    /// A decoder at the start of a connection, with these limits.
+    pub fn with_limits(limits: FrontendLimits) -> FrontendDecoder {
+        FrontendDecoder {
+            phase: FrontendPhase::Startup,
+            limits,
+            need: 0,
+            failed: None,
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> FrontendPhase {
+        self.phase
+    }
+
+    /// Sets the phase: the state machine does this when it sends an authentication request.
+    pub fn set_phase(&mut self, phase: FrontendPhase) {
+        self.phase = phase;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> FrontendLimits {
+        self.limits
+    }
+
+    /// How many bytes the input must hold before the next call can make progress (0 when any
+    /// amount may). The declared length has been checked against the limits, so this is
+    /// bounded; nothing is reserved for it.
+    pub fn bytes_needed(&self) -> usize {
+        self.need
+    }
+
+    /// Decodes the next message from the front of `src`, removing its bytes.
+    ///
+    /// `Ok(None)` means `src` holds no complete message yet. After an error that is not
+    /// [recoverable](DecodeError::is_recoverable), every later call returns the same error.
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<FrontendMessage>, DecodeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if src.len() < self.need {
+            return Ok(None);
+        }
+        let result = match self.phase {
+            FrontendPhase::Startup => self.decode_startup(src),
+            phase => self.decode_typed(src, phase),
+        };
+        if let Err(e) = &result {
+            if !e.is_recoverable() {
+                self.failed = Some(e.clone());
+            }
+        }
+        result
+    }
+
+    fn decode_startup(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<FrontendMessage>, DecodeError> {
+        let Some(len) = src.first_chunk::<4>().map(|b| i32::from_be_bytes(*b)) else {
+            self.need = 4;
+            return Ok(None);
+        };
+        if len < 8 {
+            return Err(DecodeError::LengthTooSmall {
+                frame: Frame::Startup,
+                length: len,
+            });
+        }
+        let payload = len as u32 - 4;
+        if payload > self.limits.startup {
+            return Err(DecodeError::LengthTooLarge {
+                frame: Frame::Startup,
+                length: payload,
+                limit: self.limits.startup,
+            });
+        }
+        let total = len as usize;
+        if src.len() < total {
+            self.need = total;
+            return Ok(None);
+        }
+        self.need = 0;
+        let mut frame = src.split_to(total);
+        frame.advance(4);
+        let body = frame.freeze();
+        let mut r = Reader::new(&body, Frame::Startup);
+        let code = r.u32("request code")?;
+        Ok(Some(match code {
+            SSL_REQUEST_CODE => FrontendMessage::SslRequest,
+            GSSENC_REQUEST_CODE => FrontendMessage::GssEncRequest,
+            CANCEL_REQUEST_CODE => FrontendMessage::CancelRequest(CancelRequest::decode(r)?),
+            code => {
+                let version = ProtocolVersion::from_code(code);
+                if version.major != 3 {
+                    return Err(DecodeError::UnsupportedProtocolVersion {
+                        major: version.major,
+                        minor: version.minor,
+                    });
+                }
+                let m = StartupMessage::decode(version, body.slice(4..))?;
+                self.phase = FrontendPhase::Normal;
+                FrontendMessage::Startup(m)
+            }
+        }))
+    }
+
+    fn decode_typed(
+        &mut self,
+        src: &mut BytesMut,
+        phase: FrontendPhase,
+    ) -> Result<Option<FrontendMessage>, DecodeError> {
+        let Some(&t) = src.first() else {
+            self.need = 1;
+            return Ok(None);
+        };
+        let limit = match t {
+            tag::QUERY | tag::FUNCTION_CALL | tag::PARSE | tag::BIND | tag::COPY_DATA => {
+                self.limits.large
+            }
+            tag::CLOSE
+            | tag::DESCRIBE
+            | tag::EXECUTE
+            | tag::FLUSH
+            | tag::SYNC
+            | tag::TERMINATE
+            | tag::COPY_DONE
+            | tag::COPY_FAIL => self.limits.small,
+            TAG_PASSWORD if phase != FrontendPhase::Normal => self.limits.auth,
+            tag => {
+                return Err(DecodeError::UnknownMessageType {
+                    direction: Direction::Frontend,
+                    tag,
+                });
+            }
+        };
+        let Some(body) = split_typed(src, limit, &mut self.need)? else {
+            return Ok(None);
+        };
+        let r = Reader::new(&body, Frame::Typed(t));
+        Ok(Some(match t {
+            tag::QUERY => FrontendMessage::Query(Query::decode(r)?),
+            tag::PARSE => FrontendMessage::Parse(Parse::decode(r)?),
+            tag::BIND => FrontendMessage::Bind(Bind::decode(r)?),
+            tag::EXECUTE => FrontendMessage::Execute(Execute::decode(r)?),
+            tag::DESCRIBE => FrontendMessage::Describe(Describe::decode(r)?),
+            tag::CLOSE => FrontendMessage::Close(Close::decode(r)?),
+            tag::FUNCTION_CALL => FrontendMessage::FunctionCall(FunctionCall::decode(r)?),
+            tag::COPY_DATA => FrontendMessage::CopyData(CopyData::decode(r)),
+            tag::COPY_FAIL => FrontendMessage::CopyFail(CopyFail::decode(r)?),
+            tag::FLUSH => empty(r, FrontendMessage::Flush)?,
+            tag::SYNC => empty(r, FrontendMessage::Sync)?,
+            tag::TERMINATE => empty(r, FrontendMessage::Terminate)?,
+            tag::COPY_DONE => empty(r, FrontendMessage::CopyDone)?,
+            _ => match phase {
+                FrontendPhase::Password => FrontendMessage::Password(PasswordMessage::decode(r)?),
+                FrontendPhase::SaslInitialResponse => {
+                    FrontendMessage::SaslInitialResponse(SaslInitialResponse::decode(r)?)
+                }
+                FrontendPhase::SaslResponse => {
+                    FrontendMessage::SaslResponse(SaslResponse::decode(r)?)
+                }
+                _ => FrontendMessage::GssResponse(GssResponse::decode(r)?),
+            },
+        }))
+    }
+}
+
+fn empty<M>(r: Reader<'_>, m: M) -> Result<M, DecodeError> {
+    r.finish().map(|()| m)
+}
+
+/// Splits one typed frame off `src` and returns its body, or `None` (setting `need`) when the
+/// frame is incomplete. The type byte has been validated by the caller.
+fn split_typed(
+    src: &mut BytesMut,
+    limit: u32,
+    need: &mut usize,
+) -> Result<Option<Bytes>, DecodeError> {
+    let Some(header) = src.first_chunk::<5>() else {
+        *need = 5;
+        return Ok(None);
+    };
+    let frame = Frame::Typed(header[0]);
+    let len = i32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+    if len < 4 {
+        return Err(DecodeError::LengthTooSmall { frame, length: len });
+    }
+    if len as u32 > limit {
+        return Err(DecodeError::LengthTooLarge {
+            frame,
+            length: len as u32,
+            limit,
+        });
+    }
+    let total = 1 + len as usize;
+    if src.len() < total {
+        *need = total;
+        return Ok(None);
+    }
+    *need = 0;
+    let mut frame = src.split_to(total);
+    frame.advance(5);
+    Ok(Some(frame.freeze()))
+}
+
+/// Splits server bytes into [`BackendMessage`]s; the client side's decoder.
+#[derive(Debug, Clone)]
+pub struct BackendDecoder {
+    phase: BackendPhase,
+    limits: BackendLimits,
+    need: usize,
+    failed: Option<DecodeError>,
+}
+
+impl Default for BackendDecoder {
+    fn default() -> BackendDecoder {
+        BackendDecoder::new()
+    }
+}
+
+impl BackendDecoder {
+    /// A decoder expecting typed messages, with libpq's limits.
+    pub fn new() -> BackendDecoder {
+        BackendDecoder::with_limits(BackendLimits::default())
+    }
+
+    /// A decoder expecting typed messages, with these limits.
+    pub fn with_limits(limits: BackendLimits) -> BackendDecoder {
+        BackendDecoder {
+            phase: BackendPhase::Normal,
+            limits,
+            need: 0,
+            failed: None,
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> BackendPhase {
+        self.phase
+    }
+
+    /// Sets the phase: the client state machine does this after sending SSLRequest or
+    /// GSSENCRequest. The decoder returns to `Normal` by itself after the answer.
+    pub fn set_phase(&mut self, phase: BackendPhase) {
+        self.phase = phase;
+        self.need = 0;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> BackendLimits {
+        self.limits
+    }
+
+    /// How many bytes the input must hold before the next call can make progress.
+    pub fn bytes_needed(&self) -> usize {
+        self.need
+    }
+
+    /// Decodes the next message from the front of `src`, removing its bytes.
+    ///
+    /// `Ok(None)` means `src` holds no complete message yet. After an error that is not
+    /// [recoverable](DecodeError::is_recoverable), every later call returns the same error.
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BackendMessage>, DecodeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if src.len() < self.need {
+            return Ok(None);
+        }
+        let result = self.decode_inner(src);
+        if let Err(e) = &result {
+            if !e.is_recoverable() {
+                self.failed = Some(e.clone());
+            }
+        }
+        result
+    }
+
+    fn decode_inner(&mut self, src: &mut BytesMut) -> Result<Option<BackendMessage>, DecodeError> {
+        let Some(&t) = src.first() else {
+            self.need = 1;
+            return Ok(None);
+        };
+        let yes = match self.phase {
+            BackendPhase::SslResponse => Some(b'S'),
+            BackendPhase::GssEncResponse => Some(b'G'),
+            BackendPhase::Normal => None,
+        };
+        if let Some(yes) = yes {
+            let accepted = match t {
+                b'N' => false,
+                b'E' => {
+                    // A server that does not understand the request answers with an error.
+                    self.phase = BackendPhase::Normal;
+                    return self.decode_inner(src);
+                }
+                b if b == yes => true,
+                byte => return Err(DecodeError::InvalidEncryptionResponse { byte }),
+            };
+            src.advance(1);
+            let phase = self.phase;
+            self.phase = BackendPhase::Normal;
+            return Ok(Some(match phase {
+                BackendPhase::SslResponse => BackendMessage::SslResponse { accepted },
+                _ => BackendMessage::GssEncResponse { accepted },
+            }));
+        }
+        if !BackendMessage::is_known_tag(t) {
+            return Err(DecodeError::UnknownMessageType {
+                direction: Direction::Backend,
+                tag: t,
+            });
+        }
+        let limit = match t {
+            b'T' | b'D' | b'd' | b'V' | b'E' | b'N' | b'A' => self.limits.large,
+            _ => self.limits.small,
+        };
+        let Some(body) = split_typed(src, limit, &mut self.need)? else {
+            return Ok(None);
+        };
+        BackendMessage::decode(t, &body).map(Some)
+    }
+}

@@ -1,0 +1,310 @@
+//! The lists that appear inside messages, kept in wire form and iterated without allocating:
+//! type OIDs (Parse, ParameterDescription), format codes (Bind, FunctionCall, Copy responses)
+//! and length-prefixed values (Bind, FunctionCall, DataRow).
+
+use core::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::error::{DecodeError, EncodeError};
+use super::reader::Reader;
+use super::writer;
+
+/// A value format code: 0 is text, 1 is binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    /// Text format (code 0).
+    #[default]
+    Text,
+    /// Binary format (code 1).
+    Binary,
+}
+
+impl Format {
+    /// The format for a wire code; `None` for codes other than 0 and 1, which PostgreSQL
+    /// rejects (22023) when it comes to use them.
+    pub fn from_code(code: i16) -> Option<Format> {
+        match code {
+            0 => Some(Format::Text),
+            1 => Some(Format::Binary),
+            _ => None,
+        }
+    }
+
+    /// The wire code.
+    pub fn code(self) -> i16 {
+        match self {
+            Format::Text => 0,
+            Format::Binary => 1,
+        }
+    }
+}
+
+/// A list of type OIDs, in wire form.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Oids(Bytes);
+
+impl Oids {
+    /// Builds a list.
+    pub fn new(oids: &[u32]) -> Result<Oids, EncodeError> {
+        if oids.len() > u16::MAX as usize {
+            return Err(EncodeError::TooManyItems {
+                field: "OIDs",
+                count: oids.len(),
+            });
+        }
+        let mut buf = BytesMut::with_capacity(oids.len() * 4);
+        oids.iter().for_each(|&o| buf.put_u32(o));
+        Ok(Oids(buf.freeze()))
+    }
+
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        count: usize,
+        field: &'static str,
+    ) -> Result<Oids, DecodeError> {
+        Ok(Oids(r.bytes(count * 4, field)?))
+    }
+
+    pub(crate) fn write(
+        buf: &mut BytesMut,
+        oids: &[u32],
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        writer::count(buf, oids.len(), field)?;
+        for &oid in oids {
+            buf.put_u32(oid);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn put_raw(&self, buf: &mut BytesMut) {
+        buf.put_u16((self.0.len() / 4) as u16);
+        buf.put_slice(&self.0);
+    }
+
+    /// How many OIDs.
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The OID at `i`.
+    pub fn get(&self, i: usize) -> Option<u32> {
+        let b = self.0.get(i * 4..i * 4 + 4)?;
+        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// The OIDs in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = u32> + '_ {
+        self.0
+            .chunks_exact(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+impl fmt::Debug for Oids {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A list of format codes, in wire form. Codes are kept as sent; see [`Format::from_code`].
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Formats(Bytes);
+
+impl Formats {
+    /// Builds a list.
+    pub fn new(codes: &[i16]) -> Result<Formats, EncodeError> {
+        if codes.len() > u16::MAX as usize {
+            return Err(EncodeError::TooManyItems {
+                field: "format codes",
+                count: codes.len(),
+            });
+        }
+        let mut buf = BytesMut::with_capacity(codes.len() * 2);
+        codes.iter().for_each(|&c| buf.put_i16(c));
+        Ok(Formats(buf.freeze()))
+    }
+
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        count: usize,
+        field: &'static str,
+    ) -> Result<Formats, DecodeError> {
+        Ok(Formats(r.bytes(count * 2, field)?))
+    }
+
+    pub(crate) fn write(
+        buf: &mut BytesMut,
+        codes: &[i16],
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        writer::count(buf, codes.len(), field)?;
+        for &c in codes {
+            buf.put_i16(c);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn put_raw(&self, buf: &mut BytesMut) {
+        buf.put_u16((self.0.len() / 2) as u16);
+        buf.put_slice(&self.0);
+    }
+
+    /// How many codes.
+    pub fn len(&self) -> usize {
+        self.0.len() / 2
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The code at `i`.
+    pub fn get(&self, i: usize) -> Option<i16> {
+        let b = self.0.get(i * 2..i * 2 + 2)?;
+        Some(i16::from_be_bytes([b[0], b[1]]))
+    }
+
+    /// The codes in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = i16> + '_ {
+        self.0
+            .chunks_exact(2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+    }
+
+    /// The code that applies to value `i` under the protocol's rule: no codes means all text,
+    /// one code applies to every value, otherwise one code per value.
+    pub fn code_for(&self, i: usize) -> i16 {
+        match self.len() {
+            0 => 0,
+            1 => self.get(0).unwrap_or(0),
+            _ => self.get(i).unwrap_or(0),
+        }
+    }
+}
+
+impl fmt::Debug for Formats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A list of values, each an Int32 length (-1 for NULL) and that many bytes, in wire form.
+/// The layout was checked when the list was decoded, so iterating cannot fail.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Values {
+    raw: Bytes,
+    count: u16,
+}
+
+impl Values {
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        count: u16,
+        field: &'static str,
+    ) -> Result<Values, DecodeError> {
+        let start = r.pos();
+        for _ in 0..count {
+            r.value_range(field)?;
+        }
+        Ok(Values {
+            raw: r.slice(start..r.pos()),
+            count,
+        })
+    }
+
+    pub(crate) fn write<'v, I>(
+        buf: &mut BytesMut,
+        values: I,
+        field: &'static str,
+    ) -> Result<(), EncodeError>
+    where
+        I: IntoIterator<Item = Option<&'v [u8]>>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let values = values.into_iter();
+        writer::count(buf, values.len(), field)?;
+        for v in values {
+            writer::value(buf, v, field)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn put_raw(&self, buf: &mut BytesMut) {
+        buf.put_u16(self.count);
+        buf.put_slice(&self.raw);
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The values in order; `None` is SQL NULL.
+    pub fn iter(&self) -> ValuesIter<'_> {
+        ValuesIter {
+            rest: &self.raw,
+            left: self.count,
+        }
+    }
+
+    /// The wire bytes of all values (length words included), for callers that want to keep
+    /// values as shared [`Bytes`] with [`Bytes::slice_ref`].
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+}
+
+impl fmt::Debug for Values {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|v| v.map(String::from_utf8_lossy)))
+            .finish()
+    }
+}
+
+/// Iterator over [`Values`].
+#[derive(Clone, Debug)]
+pub struct ValuesIter<'a> {
+    rest: &'a [u8],
+    left: u16,
+}
+
+impl<'a> Iterator for ValuesIter<'a> {
+    type Item = Option<&'a [u8]>;
+
+    fn next(&mut self) -> Option<Option<&'a [u8]>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let (len, rest) = self.rest.split_first_chunk::<4>()?;
+        let len = i32::from_be_bytes(*len);
+        if len < 0 {
+            self.rest = rest;
+            return Some(None);
+        }
+        // The list was validated on construction; `get` keeps this panic-free regardless.
+        let (value, rest) = rest.split_at_checked(len as usize)?;
+        self.rest = rest;
+        Some(Some(value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for ValuesIter<'_> {}
