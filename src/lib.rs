@@ -72,3 +72,8 @@ pub mod message;
 pub mod sqlstate;
 
 pub use sqlstate::SqlState;
+
+/// The README's examples are compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,12 @@
+//! When CI asks for the interop tests (PGPROTO_INTEROP=1) they must actually be compiled in:
+//! a run without `--features interop` would otherwise pass while testing nothing real.
+
+#[test]
+fn interop_requested_means_interop_enabled() {
+    if std::env::var("PGPROTO_INTEROP").as_deref() == Ok("1") {
+        assert!(
+            cfg!(feature = "interop"),
+            "PGPROTO_INTEROP=1 but the `interop` feature is off: run `cargo test --features interop`"
+        );
+    }
+}
