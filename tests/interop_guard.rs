@@ -3,10 +3,10 @@
 
 #[test]
 fn interop_requested_means_interop_enabled() {
-    if std::env::var("PGPROTO_INTEROP").as_deref() == Ok("1") {
-        assert!(
-            cfg!(feature = "interop"),
-            "PGPROTO_INTEROP=1 but the `interop` feature is off: run `cargo test --features interop`"
-        );
-    }
+    let requested = std::env::var("PGPROTO_INTEROP").as_deref() == Ok("1");
+    let enabled = cfg!(feature = "interop");
+    assert!(
+        !requested || enabled,
+        "PGPROTO_INTEROP=1 but the `interop` feature is off: run `cargo test --features interop`"
+    );
 }

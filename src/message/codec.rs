@@ -141,6 +141,7 @@ impl FrontendDecoder {
     /// Sets the phase: the state machine does this when it sends an authentication request.
     pub fn set_phase(&mut self, phase: FrontendPhase) {
         self.phase = phase;
+        self.need = 0;
     }
 
     /// The limits in force.
@@ -170,10 +171,10 @@ impl FrontendDecoder {
             FrontendPhase::Startup => self.decode_startup(src),
             phase => self.decode_typed(src, phase),
         };
-        if let Err(e) = &result {
-            if !e.is_recoverable() {
-                self.failed = Some(e.clone());
-            }
+        if let Err(e) = &result
+            && !e.is_recoverable()
+        {
+            self.failed = Some(e.clone());
         }
         result
     }
@@ -275,8 +276,9 @@ impl FrontendDecoder {
             tag::COPY_FAIL => FrontendMessage::CopyFail(CopyFail::decode(r)?),
             tag::FLUSH => empty(r, FrontendMessage::Flush)?,
             tag::SYNC => empty(r, FrontendMessage::Sync)?,
-            tag::TERMINATE => empty(r, FrontendMessage::Terminate)?,
-            tag::COPY_DONE => empty(r, FrontendMessage::CopyDone)?,
+            // PostgreSQL reads no body for these two and ignores any bytes sent with them.
+            tag::TERMINATE => FrontendMessage::Terminate,
+            tag::COPY_DONE => FrontendMessage::CopyDone,
             _ => match phase {
                 FrontendPhase::Password => FrontendMessage::Password(PasswordMessage::decode(r)?),
                 FrontendPhase::SaslInitialResponse => {
@@ -394,10 +396,10 @@ impl BackendDecoder {
             return Ok(None);
         }
         let result = self.decode_inner(src);
-        if let Err(e) = &result {
-            if !e.is_recoverable() {
-                self.failed = Some(e.clone());
-            }
+        if let Err(e) = &result
+            && !e.is_recoverable()
+        {
+            self.failed = Some(e.clone());
         }
         result
     }
@@ -445,5 +447,52 @@ impl BackendDecoder {
             return Ok(None);
         };
         BackendMessage::decode(t, &body).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normal() -> FrontendDecoder {
+        let mut d = FrontendDecoder::new();
+        d.set_phase(FrontendPhase::Normal);
+        d
+    }
+
+    #[test]
+    fn terminate_and_copy_done_ignore_a_body_as_postgres_does() {
+        let mut input = BytesMut::from(&b"X\0\0\0\x06abc\0\0\0\x05zS\0\0\0\x04"[..]);
+        let mut d = normal();
+        assert_eq!(d.decode(&mut input), Ok(Some(FrontendMessage::Terminate)));
+        assert_eq!(d.decode(&mut input), Ok(Some(FrontendMessage::CopyDone)));
+        assert_eq!(d.decode(&mut input), Ok(Some(FrontendMessage::Sync)));
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn sync_with_a_body_is_a_recoverable_error() {
+        let mut input = BytesMut::from(&b"S\0\0\0\x05xS\0\0\0\x04"[..]);
+        let mut d = normal();
+        let e = d.decode(&mut input).unwrap_err();
+        assert_eq!(
+            e,
+            DecodeError::TrailingBytes {
+                frame: Frame::Typed(b'S'),
+                count: 1
+            }
+        );
+        assert!(e.is_recoverable());
+        assert_eq!(d.decode(&mut input), Ok(Some(FrontendMessage::Sync)));
+    }
+
+    #[test]
+    fn set_phase_forgets_the_pending_frame_size() {
+        let mut d = FrontendDecoder::new();
+        let mut input = BytesMut::from(&b"\0\0\0\x10"[..]);
+        assert_eq!(d.decode(&mut input), Ok(None));
+        assert_eq!(d.bytes_needed(), 16);
+        d.set_phase(FrontendPhase::Normal);
+        assert_eq!(d.bytes_needed(), 0);
     }
 }

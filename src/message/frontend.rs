@@ -216,7 +216,7 @@ impl Parse {
     pub fn new(name: &str, query: &str, param_types: &[u32]) -> Result<Parse, EncodeError> {
         let mut buf = BytesMut::new();
         Parse::write(&mut buf, name, query, param_types)?;
-        decode_built(buf, |r| Parse::decode(r))
+        decode_built(buf, Parse::decode)
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<Parse, DecodeError> {
@@ -294,7 +294,7 @@ impl Bind {
             params.iter().copied(),
             result_formats,
         )?;
-        decode_built(buf, |r| Bind::decode(r))
+        decode_built(buf, Bind::decode)
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<Bind, DecodeError> {

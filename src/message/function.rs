@@ -39,7 +39,7 @@ impl FunctionCall {
             args.iter().copied(),
             result_format,
         )?;
-        decode_built(buf, |r| FunctionCall::decode(r))
+        decode_built(buf, FunctionCall::decode)
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<FunctionCall, DecodeError> {

@@ -49,7 +49,7 @@ impl RowDescription {
     pub fn new(fields: &[FieldDescription<'_>]) -> Result<RowDescription, EncodeError> {
         let mut buf = BytesMut::new();
         RowDescription::write(&mut buf, fields.iter().copied())?;
-        decode_built(buf, |r| RowDescription::decode(r))
+        decode_built(buf, RowDescription::decode)
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<RowDescription, DecodeError> {
@@ -170,7 +170,7 @@ impl DataRow {
     pub fn new(values: &[Option<&[u8]>]) -> Result<DataRow, EncodeError> {
         let mut buf = BytesMut::new();
         DataRow::write(&mut buf, values.iter().copied())?;
-        decode_built(buf, |r| DataRow::decode(r))
+        decode_built(buf, DataRow::decode)
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<DataRow, DecodeError> {
