@@ -10,12 +10,12 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
 use bytes::BytesMut;
+use pgproto::SqlState;
 use pgproto::message::{
     Authentication, BackendKeyData, BackendMessage, CommandComplete, DataRow, ErrorFields,
     FieldDescription, FrontendDecoder, FrontendMessage, ParameterStatus, RowDescription,
     TransactionStatus, error_field,
 };
-use pgproto::SqlState;
 
 fn main() -> std::io::Result<()> {
     let mut listen = "127.0.0.1:5433".to_string();
@@ -73,7 +73,9 @@ fn serve(mut sock: TcpStream, pid: i32) -> std::io::Result<()> {
             };
             match msg {
                 FrontendMessage::SslRequest | FrontendMessage::GssEncRequest => {
-                    BackendMessage::SslResponse { accepted: false }.encode(&mut out).ok();
+                    BackendMessage::SslResponse { accepted: false }
+                        .encode(&mut out)
+                        .ok();
                 }
                 FrontendMessage::CancelRequest(_) => return Ok(()),
                 FrontendMessage::Startup(_) => {
@@ -136,7 +138,9 @@ fn serve(mut sock: TcpStream, pid: i32) -> std::io::Result<()> {
 }
 
 fn ready(out: &mut BytesMut) {
-    BackendMessage::ReadyForQuery(TransactionStatus::Idle).encode(out).ok();
+    BackendMessage::ReadyForQuery(TransactionStatus::Idle)
+        .encode(out)
+        .ok();
 }
 
 fn error(out: &mut BytesMut, severity: &str, code: SqlState, message: &str) {

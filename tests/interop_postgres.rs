@@ -32,8 +32,14 @@ impl Conn {
     fn open() -> Conn {
         let sock = TcpStream::connect(("127.0.0.1", port()))
             .expect("cannot reach PostgreSQL 15: did scripts/pg.sh run?");
-        sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        Conn { sock, dec: BackendDecoder::new(), input: BytesMut::new(), out: BytesMut::new() }
+        sock.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        Conn {
+            sock,
+            dec: BackendDecoder::new(),
+            input: BytesMut::new(),
+            out: BytesMut::new(),
+        }
     }
 
     /// Connects as `user` and sends a StartupMessage with `extra` parameters.
@@ -52,9 +58,12 @@ impl Conn {
         let mut key = None;
         loop {
             match c.recv() {
-                BackendMessage::BackendKeyData(k) => key = Some((k.process_id, k.secret_key.to_vec())),
+                BackendMessage::BackendKeyData(k) => {
+                    key = Some((k.process_id, k.secret_key.to_vec()))
+                }
                 BackendMessage::ReadyForQuery(TransactionStatus::Idle) => break,
-                BackendMessage::Authentication(Authentication::Ok) | BackendMessage::ParameterStatus(_) => {}
+                BackendMessage::Authentication(Authentication::Ok)
+                | BackendMessage::ParameterStatus(_) => {}
                 other => panic!("unexpected during startup: {other:?}"),
             }
         }
@@ -73,7 +82,11 @@ impl Conn {
 
     fn recv(&mut self) -> BackendMessage {
         loop {
-            if let Some(m) = self.dec.decode(&mut self.input).expect("server bytes decode") {
+            if let Some(m) = self
+                .dec
+                .decode(&mut self.input)
+                .expect("server bytes decode")
+            {
                 return m;
             }
             let mut chunk = [0u8; 4096];
@@ -125,7 +138,9 @@ fn names(ms: &[BackendMessage]) -> Vec<String> {
             BackendMessage::NoData => "n".into(),
             BackendMessage::PortalSuspended => "s".into(),
             BackendMessage::EmptyQueryResponse => "I".into(),
-            BackendMessage::ParameterDescription(p) => format!("t{:?}", p.types.iter().collect::<Vec<_>>()),
+            BackendMessage::ParameterDescription(p) => {
+                format!("t{:?}", p.types.iter().collect::<Vec<_>>())
+            }
             BackendMessage::CopyInResponse(_) => "G".into(),
             BackendMessage::CopyOutResponse(_) => "H".into(),
             BackendMessage::CopyData(d) => format!("d{:?}", String::from_utf8_lossy(&d.data)),
@@ -138,7 +153,11 @@ fn names(ms: &[BackendMessage]) -> Vec<String> {
 
 #[test]
 fn startup_reports_parameters_and_a_four_byte_key() {
-    let mut c = Conn::start("pgproto_trust", ProtocolVersion::V3_0, &[("application_name", "pgproto-test")]);
+    let mut c = Conn::start(
+        "pgproto_trust",
+        ProtocolVersion::V3_0,
+        &[("application_name", "pgproto-test")],
+    );
     assert_eq!(c.recv(), BackendMessage::Authentication(Authentication::Ok));
     let mut params = std::collections::HashMap::new();
     loop {
@@ -162,7 +181,11 @@ fn startup_reports_parameters_and_a_four_byte_key() {
 
 #[test]
 fn newer_minor_version_and_pq_options_get_negotiate_protocol_version() {
-    let mut c = Conn::start("pgproto_trust", ProtocolVersion::V3_2, &[("_pq_.pgproto_test", "1")]);
+    let mut c = Conn::start(
+        "pgproto_trust",
+        ProtocolVersion::V3_2,
+        &[("_pq_.pgproto_test", "1")],
+    );
     match c.recv() {
         BackendMessage::NegotiateProtocolVersion(n) => {
             assert_eq!(n.version, ProtocolVersion::V3_0);
@@ -185,18 +208,28 @@ fn authentication_requests_of_each_method_decode() {
         other => panic!("expected SASL, got {other:?}"),
     }
     let mut md5 = Conn::start("pgproto_md5", ProtocolVersion::V3_0, &[]);
-    assert!(matches!(md5.recv(), BackendMessage::Authentication(Authentication::Md5Password { .. })));
+    assert!(matches!(
+        md5.recv(),
+        BackendMessage::Authentication(Authentication::Md5Password { .. })
+    ));
 
     // A wrong cleartext password: PostgreSQL's FATAL 28P01 decodes with all its fields.
     let mut clear = Conn::start("pgproto_password", ProtocolVersion::V3_0, &[]);
-    assert_eq!(clear.recv(), BackendMessage::Authentication(Authentication::CleartextPassword));
+    assert_eq!(
+        clear.recv(),
+        BackendMessage::Authentication(Authentication::CleartextPassword)
+    );
     PasswordMessage::write(&mut clear.out, b"wrong").unwrap();
     clear.flush();
     match clear.recv() {
         BackendMessage::ErrorResponse(e) => {
             assert_eq!(e.sqlstate(), Some(SqlState::INVALID_PASSWORD));
             assert_eq!(e.severity(), Some(&b"FATAL"[..]));
-            assert!(e.message().unwrap().starts_with(b"password authentication failed"));
+            assert!(
+                e.message()
+                    .unwrap()
+                    .starts_with(b"password authentication failed")
+            );
             assert!(e.get(b'R').is_some(), "routine field kept");
         }
         other => panic!("expected ErrorResponse, got {other:?}"),
@@ -206,19 +239,37 @@ fn authentication_requests_of_each_method_decode() {
     ok.recv();
     PasswordMessage::write(&mut ok.out, b"cleartext-secret").unwrap();
     ok.flush();
-    assert_eq!(ok.recv(), BackendMessage::Authentication(Authentication::Ok));
+    assert_eq!(
+        ok.recv(),
+        BackendMessage::Authentication(Authentication::Ok)
+    );
 }
 
 #[test]
 fn simple_query_with_several_statements_and_an_error() {
     let (mut c, _, _) = Conn::ready();
-    let t = c.query("SELECT 1 AS a, NULL::text AS b; SELECT generate_series(1,3); SELECT 1/0; SELECT 2");
+    let t = c
+        .query("SELECT 1 AS a, NULL::text AS b; SELECT generate_series(1,3); SELECT 1/0; SELECT 2");
     assert_eq!(
         names(&t),
-        ["T2", "D[1,NULL]", "C SELECT 1", "T1", "D[1]", "D[2]", "D[3]", "C SELECT 3", "E 22012", "ZI"]
+        [
+            "T2",
+            "D[1,NULL]",
+            "C SELECT 1",
+            "T1",
+            "D[1]",
+            "D[2]",
+            "D[3]",
+            "C SELECT 3",
+            "E 22012",
+            "ZI"
+        ]
     );
     assert_eq!(names(&c.query("")), ["I", "ZI"]);
-    assert_eq!(names(&c.query("BEGIN; SELECT 1/0")), ["C BEGIN", "E 22012", "ZE"]);
+    assert_eq!(
+        names(&c.query("BEGIN; SELECT 1/0")),
+        ["C BEGIN", "E 22012", "ZE"]
+    );
     assert_eq!(names(&c.query("SELECT 1")), ["E 25P02", "ZE"]);
     assert_eq!(names(&c.query("ROLLBACK")), ["C ROLLBACK", "ZI"]);
 }
@@ -226,17 +277,30 @@ fn simple_query_with_several_statements_and_an_error() {
 #[test]
 fn invalid_utf8_in_a_query_is_an_error_not_a_framing_failure() {
     let (mut c, _, _) = Conn::ready();
-    c.send(FrontendMessage::Query(Query { sql: pgproto::message::PgStr::try_from(&b"SELECT '\xff'"[..]).unwrap() }));
+    c.send(FrontendMessage::Query(Query {
+        sql: pgproto::message::PgStr::try_from(&b"SELECT '\xff'"[..]).unwrap(),
+    }));
     c.flush();
     assert_eq!(names(&c.until_ready()), ["E 22021", "ZI"]);
-    assert_eq!(names(&c.query("SELECT 7")), ["T1", "D[7]", "C SELECT 1", "ZI"]);
+    assert_eq!(
+        names(&c.query("SELECT 7")),
+        ["T1", "D[7]", "C SELECT 1", "ZI"]
+    );
 }
 
 #[test]
 fn extended_query_binary_parameters_describe_and_row_limits() {
     let (mut c, _, _) = Conn::ready();
     Parse::write(&mut c.out, "s1", "SELECT $1::int4 + 1 AS n", &[23]).unwrap();
-    Bind::write(&mut c.out, "", "s1", &[1], [Some(&41i32.to_be_bytes()[..])], &[1]).unwrap();
+    Bind::write(
+        &mut c.out,
+        "",
+        "s1",
+        &[1],
+        [Some(&41i32.to_be_bytes()[..])],
+        &[1],
+    )
+    .unwrap();
     Describe::write(&mut c.out, Target::Portal, "").unwrap();
     Execute::write(&mut c.out, "", 0).unwrap();
     Describe::write(&mut c.out, Target::Statement, "s1").unwrap();
@@ -245,10 +309,14 @@ fn extended_query_binary_parameters_describe_and_row_limits() {
     c.flush();
     let t = c.until_ready();
     assert_eq!(names(&t)[..2], ["1", "2"]);
-    let BackendMessage::RowDescription(desc) = &t[2] else { panic!("{t:?}") };
+    let BackendMessage::RowDescription(desc) = &t[2] else {
+        panic!("{t:?}")
+    };
     let f = desc.fields().next().unwrap();
     assert_eq!((f.name, f.type_oid, f.format), (&b"n"[..], 23, 1));
-    let BackendMessage::DataRow(row) = &t[3] else { panic!("{t:?}") };
+    let BackendMessage::DataRow(row) = &t[3] else {
+        panic!("{t:?}")
+    };
     assert_eq!(row.values().next().unwrap(), Some(&42i32.to_be_bytes()[..]));
     assert_eq!(names(&t)[4..], ["C SELECT 1", "t[23]", "T1", "3", "ZI"]);
 
@@ -262,7 +330,19 @@ fn extended_query_binary_parameters_describe_and_row_limits() {
     c.flush();
     assert_eq!(
         names(&c.until_ready()),
-        ["1", "2", "D[1]", "D[2]", "s", "D[3]", "D[4]", "s", "D[5]", "C SELECT 1", "ZI"]
+        [
+            "1",
+            "2",
+            "D[1]",
+            "D[2]",
+            "s",
+            "D[3]",
+            "D[4]",
+            "s",
+            "D[5]",
+            "C SELECT 1",
+            "ZI"
+        ]
     );
 
     // An error discards everything up to Sync.
@@ -279,7 +359,15 @@ fn copy_out_and_in_and_fail() {
     let (mut c, _, _) = Conn::ready();
     assert_eq!(
         names(&c.query("COPY (SELECT generate_series(1,3)) TO STDOUT")),
-        ["H", "d\"1\\n\"", "d\"2\\n\"", "d\"3\\n\"", "c", "C COPY 3", "ZI"]
+        [
+            "H",
+            "d\"1\\n\"",
+            "d\"2\\n\"",
+            "d\"3\\n\"",
+            "c",
+            "C COPY 3",
+            "ZI"
+        ]
     );
     let t = c.query_until_copy("CREATE TEMP TABLE t(a int); COPY t FROM STDIN");
     assert_eq!(names(&t), ["C CREATE TABLE", "G"]);
@@ -301,7 +389,10 @@ impl Conn {
         let mut v = Vec::new();
         loop {
             let m = self.recv();
-            let done = matches!(m, BackendMessage::CopyInResponse(_) | BackendMessage::ReadyForQuery(_));
+            let done = matches!(
+                m,
+                BackendMessage::CopyInResponse(_) | BackendMessage::ReadyForQuery(_)
+            );
             v.push(m);
             if done {
                 return v;
@@ -315,11 +406,15 @@ fn notices_and_notifications() {
     let (mut c, pid, _) = Conn::ready();
     let t = c.query("DO $$BEGIN RAISE NOTICE 'hello'; END$$");
     assert_eq!(names(&t), ["N 00000", "C DO", "ZI"]);
-    let BackendMessage::NoticeResponse(n) = &t[0] else { unreachable!() };
+    let BackendMessage::NoticeResponse(n) = &t[0] else {
+        unreachable!()
+    };
     assert_eq!(n.message(), Some(&b"hello"[..]));
     let t = c.query("LISTEN ch; NOTIFY ch, 'payload'");
     assert_eq!(names(&t), ["C LISTEN", "C NOTIFY", "A ch payload", "ZI"]);
-    let BackendMessage::NotificationResponse(a) = &t[2] else { unreachable!() };
+    let BackendMessage::NotificationResponse(a) = &t[2] else {
+        unreachable!()
+    };
     assert_eq!(a.process_id, pid);
 }
 
@@ -327,12 +422,21 @@ fn notices_and_notifications() {
 fn function_call() {
     let (mut c, _, _) = Conn::ready();
     // int4pl(int4, int4), OID 177, binary arguments and result.
-    FunctionCall::write(&mut c.out, 177, &[1], [Some(&2i32.to_be_bytes()[..]), Some(&3i32.to_be_bytes()[..])], 1)
-        .unwrap();
+    FunctionCall::write(
+        &mut c.out,
+        177,
+        &[1],
+        [Some(&2i32.to_be_bytes()[..]), Some(&3i32.to_be_bytes()[..])],
+        1,
+    )
+    .unwrap();
     c.flush();
     let t = c.until_ready();
     match &t[..] {
-        [BackendMessage::FunctionCallResponse(r), BackendMessage::ReadyForQuery(_)] => {
+        [
+            BackendMessage::FunctionCallResponse(r),
+            BackendMessage::ReadyForQuery(_),
+        ] => {
             assert_eq!(r.value.as_deref(), Some(&5i32.to_be_bytes()[..]));
         }
         other => panic!("{other:?}"),
@@ -351,7 +455,11 @@ fn cancel_request_stops_a_running_query() {
     canceller.flush();
     let t = c.until_ready();
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(names(&t).contains(&"E 57014".to_string()), "{:?}", names(&t));
+    assert!(
+        names(&t).contains(&"E 57014".to_string()),
+        "{:?}",
+        names(&t)
+    );
 }
 
 #[test]
@@ -369,7 +477,9 @@ fn unknown_frontend_type_is_fatal_08p01_as_our_decoder_says() {
     // Our own decoder classifies the same bytes the same way.
     let mut dec = pgproto::message::FrontendDecoder::new();
     dec.set_phase(pgproto::message::FrontendPhase::Normal);
-    let err = dec.decode(&mut BytesMut::from(&b"Z\0\0\0\x04"[..])).unwrap_err();
+    let err = dec
+        .decode(&mut BytesMut::from(&b"Z\0\0\0\x04"[..]))
+        .unwrap_err();
     assert_eq!(err.sqlstate(), SqlState::PROTOCOL_VIOLATION);
     assert!(!err.is_recoverable());
 }

@@ -11,7 +11,11 @@ fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let path = dir.join("examples").join(name);
-    assert!(path.exists(), "{} was not built (cargo test builds examples)", path.display());
+    assert!(
+        path.exists(),
+        "{} was not built (cargo test builds examples)",
+        path.display()
+    );
     path
 }
 
@@ -43,15 +47,22 @@ fn start() -> Server {
         .spawn()
         .expect("start hello_server");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on ").expect("listening line");
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line");
     let port = addr.rsplit(':').next().unwrap().parse().unwrap();
     Server { child, port }
 }
 
 fn run_psql(port: u16, conninfo: &str, args: &[&str]) -> std::process::Output {
     Command::new(psql())
-        .arg(format!("host=127.0.0.1 port={port} dbname=postgres {conninfo}"))
+        .arg(format!(
+            "host=127.0.0.1 port={port} dbname=postgres {conninfo}"
+        ))
         .args(["-X", "-A", "-t"])
         .args(args)
         .env("PGCONNECT_TIMEOUT", "10")
@@ -62,15 +73,30 @@ fn run_psql(port: u16, conninfo: &str, args: &[&str]) -> std::process::Output {
 #[test]
 fn psql_runs_queries_through_the_message_layer() {
     let server = start();
-    let out = run_psql(server.port, "user=postgres sslmode=prefer", &["-c", "SELECT 'héllo'", "-c", "SELECT 2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "SELECT 'héllo'\nSELECT 2\n");
+    let out = run_psql(
+        server.port,
+        "user=postgres sslmode=prefer",
+        &["-c", "SELECT 'héllo'", "-c", "SELECT 2"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "SELECT 'héllo'\nSELECT 2\n"
+    );
 }
 
 #[test]
 fn psql_sees_that_tls_is_declined() {
     let server = start();
-    let out = run_psql(server.port, "user=postgres sslmode=require", &["-c", "SELECT 1"]);
+    let out = run_psql(
+        server.port,
+        "user=postgres sslmode=require",
+        &["-c", "SELECT 1"],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server does not support SSL"), "{err}");
@@ -79,7 +105,18 @@ fn psql_sees_that_tls_is_declined() {
 #[test]
 fn psql_reports_server_version_from_parameter_status() {
     let server = start();
-    let out = run_psql(server.port, "user=alice", &["-c", "\\echo :SERVER_VERSION_NAME :USER"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "18.0 (pgproto hello_server) alice\n");
+    let out = run_psql(
+        server.port,
+        "user=alice",
+        &["-c", "\\echo :SERVER_VERSION_NAME :USER"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "18.0 (pgproto hello_server) alice\n"
+    );
 }
