@@ -66,6 +66,7 @@ host all pgproto_md5 127.0.0.1/32 md5
 host all pgproto_password 127.0.0.1/32 password
 host replication pgproto_repl 127.0.0.1/32 scram-sha-256
 host all pgproto_repl 127.0.0.1/32 scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
 HBA
 
 as_postgres "$BIN/pg_ctl -D $DATA -l $DIR/log -w start" >/dev/null

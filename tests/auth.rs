@@ -9,6 +9,8 @@ use pgproto::auth::{
 };
 use proptest::prelude::*;
 
+mod support;
+
 const RFC_CLIENT_FIRST: &str = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO";
 const RFC_SERVER_FIRST: &str =
     "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
@@ -646,4 +648,21 @@ proptest! {
             prop_assert!(which == 0, "tampered message {which} was accepted");
         }
     }
+}
+
+/// A SCRAM exchange between psql (libpq 15) and PostgreSQL 15, recorded by
+/// `PGPROTO_RECORD_FIXTURES=1 cargo test --features interop --test interop_auth` (password,
+/// stored verifier, then the four messages), replayed on both sides with its nonces.
+#[test]
+fn recorded_libpq_exchange_is_reproduced_byte_for_byte() {
+    let text = include_str!("fixtures/scram_libpq.txt");
+    let lines: Vec<&str> = text.lines().collect();
+    let [password, verifier, m1, m2, m3, m4] = lines[..] else {
+        panic!("fixture has six lines")
+    };
+    support::replay::replay(
+        password.as_bytes(),
+        verifier,
+        [m1.as_bytes(), m2.as_bytes(), m3.as_bytes(), m4.as_bytes()],
+    );
 }

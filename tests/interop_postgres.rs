@@ -3,52 +3,31 @@
 //! decode. Enabled by `--features interop`; it fails, never skips, when the server is missing.
 #![cfg(feature = "interop")]
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use pgproto::SqlState;
 use pgproto::message::{
-    Authentication, BackendDecoder, BackendMessage, Bind, CancelRequest, Close, CopyData, CopyFail,
+    Authentication, BackendMessage, Bind, CancelRequest, Close, CopyData, CopyFail,
     Describe, Execute, FrontendMessage, FunctionCall, Parse, PasswordMessage, ProtocolVersion,
-    Query, StartupMessage, Target, TransactionStatus,
+    Query, Target, TransactionStatus,
 };
 
-fn port() -> u16 {
-    let p = std::env::var("PGPROTO_PG15_PORT")
-        .expect("PGPROTO_PG15_PORT is not set: run the interop tests through scripts/test.sh");
-    p.parse().expect("PGPROTO_PG15_PORT is a port number")
-}
+mod support;
+use support::{PgConn, names, pg15_tcp};
 
-struct Conn {
-    sock: TcpStream,
-    dec: BackendDecoder,
-    input: BytesMut,
-    out: BytesMut,
-}
+type Conn = PgConn<TcpStream>;
 
-impl Conn {
+impl PgConn<TcpStream> {
     fn open() -> Conn {
-        let sock = TcpStream::connect(("127.0.0.1", port()))
-            .expect("cannot reach PostgreSQL 15: did scripts/pg.sh run?");
-        sock.set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        Conn {
-            sock,
-            dec: BackendDecoder::new(),
-            input: BytesMut::new(),
-            out: BytesMut::new(),
-        }
+        PgConn::new(pg15_tcp())
     }
 
     /// Connects as `user` and sends a StartupMessage with `extra` parameters.
     fn start(user: &str, version: ProtocolVersion, extra: &[(&str, &str)]) -> Conn {
         let mut c = Conn::open();
-        let mut params = vec![("user", user), ("database", "postgres")];
-        params.extend_from_slice(extra);
-        StartupMessage::write(&mut c.out, version, params).unwrap();
-        c.flush();
+        c.startup(user, version, extra);
         c
     }
 
@@ -58,12 +37,9 @@ impl Conn {
         let mut key = None;
         loop {
             match c.recv() {
-                BackendMessage::BackendKeyData(k) => {
-                    key = Some((k.process_id, k.secret_key.to_vec()))
-                }
+                BackendMessage::BackendKeyData(k) => key = Some((k.process_id, k.secret_key.to_vec())),
                 BackendMessage::ReadyForQuery(TransactionStatus::Idle) => break,
-                BackendMessage::Authentication(Authentication::Ok)
-                | BackendMessage::ParameterStatus(_) => {}
+                BackendMessage::Authentication(Authentication::Ok) | BackendMessage::ParameterStatus(_) => {}
                 other => panic!("unexpected during startup: {other:?}"),
             }
         }
@@ -71,84 +47,12 @@ impl Conn {
         (c, pid, key)
     }
 
-    fn send(&mut self, m: FrontendMessage) {
-        m.encode(&mut self.out).unwrap();
-    }
-
-    fn flush(&mut self) {
-        self.sock.write_all(&self.out).unwrap();
-        self.out.clear();
-    }
-
-    fn recv(&mut self) -> BackendMessage {
-        loop {
-            if let Some(m) = self
-                .dec
-                .decode(&mut self.input)
-                .expect("server bytes decode")
-            {
-                return m;
-            }
-            let mut chunk = [0u8; 4096];
-            let n = self.sock.read(&mut chunk).expect("read from server");
-            assert!(n > 0, "server closed the connection");
-            self.input.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    /// Every message up to and including the next ReadyForQuery.
-    fn until_ready(&mut self) -> Vec<BackendMessage> {
-        let mut v = Vec::new();
-        loop {
-            let m = self.recv();
-            let done = matches!(m, BackendMessage::ReadyForQuery(_));
-            v.push(m);
-            if done {
-                return v;
-            }
-        }
-    }
-
-    fn query(&mut self, sql: &str) -> Vec<BackendMessage> {
+    /// Sends a query and reads up to its CopyInResponse.
+    fn query_until_copy(&mut self, sql: &str) -> Vec<BackendMessage> {
         Query::write(&mut self.out, sql).unwrap();
         self.flush();
-        self.until_ready()
+        self.until(|m| matches!(m, BackendMessage::CopyInResponse(_) | BackendMessage::ReadyForQuery(_)))
     }
-}
-
-/// A compact transcript: one string per message, for readable assertions.
-fn names(ms: &[BackendMessage]) -> Vec<String> {
-    ms.iter()
-        .map(|m| match m {
-            BackendMessage::RowDescription(t) => format!("T{}", t.len()),
-            BackendMessage::DataRow(d) => {
-                let vals: Vec<String> = d
-                    .values()
-                    .map(|v| v.map_or("NULL".into(), |v| String::from_utf8_lossy(v).into_owned()))
-                    .collect();
-                format!("D[{}]", vals.join(","))
-            }
-            BackendMessage::CommandComplete(c) => format!("C {}", c.tag),
-            BackendMessage::ErrorResponse(e) => format!("E {}", e.sqlstate().unwrap()),
-            BackendMessage::NoticeResponse(e) => format!("N {}", e.sqlstate().unwrap()),
-            BackendMessage::ReadyForQuery(s) => format!("Z{}", s.byte() as char),
-            BackendMessage::ParseComplete => "1".into(),
-            BackendMessage::BindComplete => "2".into(),
-            BackendMessage::CloseComplete => "3".into(),
-            BackendMessage::NoData => "n".into(),
-            BackendMessage::PortalSuspended => "s".into(),
-            BackendMessage::EmptyQueryResponse => "I".into(),
-            BackendMessage::ParameterDescription(p) => {
-                format!("t{:?}", p.types.iter().collect::<Vec<_>>())
-            }
-            BackendMessage::CopyInResponse(_) => "G".into(),
-            BackendMessage::CopyOutResponse(_) => "H".into(),
-            BackendMessage::CopyData(d) => format!("d{:?}", String::from_utf8_lossy(&d.data)),
-            BackendMessage::CopyDone => "c".into(),
-            BackendMessage::NotificationResponse(n) => format!("A {} {}", n.channel, n.payload),
-            other => format!("{other:?}"),
-        })
-        .collect()
 }
 
 #[test]
@@ -379,26 +283,6 @@ fn copy_out_and_in_and_fail() {
     CopyFail::write(&mut c.out, "client gave up").unwrap();
     c.flush();
     assert_eq!(names(&c.until_ready()), ["E 57014", "ZI"]);
-}
-
-impl Conn {
-    /// Sends a query and reads up to its CopyInResponse.
-    fn query_until_copy(&mut self, sql: &str) -> Vec<BackendMessage> {
-        Query::write(&mut self.out, sql).unwrap();
-        self.flush();
-        let mut v = Vec::new();
-        loop {
-            let m = self.recv();
-            let done = matches!(
-                m,
-                BackendMessage::CopyInResponse(_) | BackendMessage::ReadyForQuery(_)
-            );
-            v.push(m);
-            if done {
-                return v;
-            }
-        }
-    }
 }
 
 #[test]
