@@ -182,8 +182,14 @@ impl BackendMessage {
     }
 
     /// Decodes one typed message body; `tag` is its type byte.
-    pub(crate) fn decode(tag: u8, body: &Bytes) -> Result<BackendMessage, DecodeError> {
-        let r = Reader::new(body, Frame::Typed(tag));
+    pub(crate) fn decode(tag: u8, body: Bytes) -> Result<BackendMessage, DecodeError> {
+        // The two bulk messages keep the frame whole.
+        match tag {
+            tag::DATA_ROW => return DataRow::decode_owned(body).map(BackendMessage::DataRow),
+            tag::COPY_DATA => return Ok(BackendMessage::CopyData(CopyData { data: body })),
+            _ => {}
+        }
+        let r = Reader::new(&body, Frame::Typed(tag));
         let empty = |m: BackendMessage| r.finish().map(|()| m);
         Ok(match tag {
             tag::AUTHENTICATION => BackendMessage::Authentication(Authentication::decode(r)?),
@@ -209,7 +215,6 @@ impl BackendMessage {
                 BackendMessage::ParameterDescription(ParameterDescription::decode(r)?)
             }
             tag::ROW_DESCRIPTION => BackendMessage::RowDescription(RowDescription::decode(r)?),
-            tag::DATA_ROW => BackendMessage::DataRow(DataRow::decode(r)?),
             tag::COMMAND_COMPLETE => BackendMessage::CommandComplete(CommandComplete::decode(r)?),
             tag::FUNCTION_CALL_RESPONSE => {
                 BackendMessage::FunctionCallResponse(FunctionCallResponse::decode(r)?)
@@ -222,7 +227,6 @@ impl BackendMessage {
             tag::COPY_IN_RESPONSE => BackendMessage::CopyInResponse(CopyResponse::decode(r)?),
             tag::COPY_OUT_RESPONSE => BackendMessage::CopyOutResponse(CopyResponse::decode(r)?),
             tag::COPY_BOTH_RESPONSE => BackendMessage::CopyBothResponse(CopyResponse::decode(r)?),
-            tag::COPY_DATA => BackendMessage::CopyData(CopyData::decode(r)),
             tag => {
                 return Err(DecodeError::UnknownMessageType {
                     direction: super::error::Direction::Backend,

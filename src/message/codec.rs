@@ -263,6 +263,9 @@ impl FrontendDecoder {
         let Some(body) = split_typed(src, limit, &mut self.need)? else {
             return Ok(None);
         };
+        if t == tag::COPY_DATA {
+            return Ok(Some(FrontendMessage::CopyData(CopyData { data: body })));
+        }
         let r = Reader::new(&body, Frame::Typed(t));
         Ok(Some(match t {
             tag::QUERY => FrontendMessage::Query(Query::decode(r)?),
@@ -272,7 +275,6 @@ impl FrontendDecoder {
             tag::DESCRIBE => FrontendMessage::Describe(Describe::decode(r)?),
             tag::CLOSE => FrontendMessage::Close(Close::decode(r)?),
             tag::FUNCTION_CALL => FrontendMessage::FunctionCall(FunctionCall::decode(r)?),
-            tag::COPY_DATA => FrontendMessage::CopyData(CopyData::decode(r)),
             tag::COPY_FAIL => FrontendMessage::CopyFail(CopyFail::decode(r)?),
             tag::FLUSH => empty(r, FrontendMessage::Flush)?,
             tag::SYNC => empty(r, FrontendMessage::Sync)?,
@@ -446,7 +448,7 @@ impl BackendDecoder {
         let Some(body) = split_typed(src, limit, &mut self.need)? else {
             return Ok(None);
         };
-        BackendMessage::decode(t, &body).map(Some)
+        BackendMessage::decode(t, body).map(Some)
     }
 }
 

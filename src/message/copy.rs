@@ -17,10 +17,6 @@ pub struct CopyData {
 }
 
 impl CopyData {
-    pub(crate) fn decode(mut r: Reader<'_>) -> CopyData {
-        CopyData { data: r.rest() }
-    }
-
     /// Writes a CopyData from borrowed data (the type byte is `d` in both directions).
     pub fn write(buf: &mut BytesMut, data: &[u8]) -> Result<(), EncodeError> {
         writer::raw_frame(buf, b'd', data)

@@ -6,7 +6,7 @@ use core::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::error::{DecodeError, EncodeError};
+use super::error::{DecodeError, EncodeError, Frame};
 use super::reader::Reader;
 use super::writer;
 
@@ -211,13 +211,60 @@ impl Values {
         field: &'static str,
     ) -> Result<Values, DecodeError> {
         let start = r.pos();
-        for _ in 0..count {
-            r.value_range(field)?;
-        }
+        let used = Values::validate(r.rest_slice(), count, r.frame(), field)?;
+        r.skip(used, field)?;
         Ok(Values {
             raw: r.slice(start..r.pos()),
             count,
         })
+    }
+
+    /// Takes a whole buffer that holds exactly `count` values.
+    pub(crate) fn from_exact(
+        raw: Bytes,
+        count: u16,
+        frame: Frame,
+        field: &'static str,
+    ) -> Result<Values, DecodeError> {
+        let used = Values::validate(&raw, count, frame, field)?;
+        if used != raw.len() {
+            return Err(DecodeError::TrailingBytes {
+                frame,
+                count: raw.len() - used,
+            });
+        }
+        Ok(Values { raw, count })
+    }
+
+    /// Checks that `raw` starts with `count` well-formed values; returns how many bytes they
+    /// take. This is the per-row hot path of a client, so it is a plain loop over the bytes.
+    fn validate(
+        raw: &[u8],
+        count: u16,
+        frame: Frame,
+        field: &'static str,
+    ) -> Result<usize, DecodeError> {
+        let mut pos = 0usize;
+        for _ in 0..count {
+            let Some(word) = raw.get(pos..pos + 4) else {
+                return Err(DecodeError::UnexpectedEnd { frame, field });
+            };
+            let len = i32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+            pos += 4;
+            if len >= 0 {
+                pos += len as usize;
+                if pos > raw.len() {
+                    return Err(DecodeError::UnexpectedEnd { frame, field });
+                }
+            } else if len != -1 {
+                return Err(DecodeError::InvalidLength {
+                    frame,
+                    field,
+                    length: len,
+                });
+            }
+        }
+        Ok(pos)
     }
 
     pub(crate) fn write<'v, I>(

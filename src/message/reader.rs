@@ -29,6 +29,11 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The unread part of the body.
+    pub(crate) fn rest_slice(&self) -> &'a [u8] {
+        &self.body[self.pos..]
+    }
+
     pub(crate) fn remaining(&self) -> usize {
         self.body.len() - self.pos
     }
@@ -77,6 +82,12 @@ impl<'a> Reader<'a> {
         field: &'static str,
     ) -> Result<core::ops::Range<usize>, DecodeError> {
         let rest = &self.body[self.pos..];
+        // Empty names (the unnamed statement and portal) are the common case; skip memchr's
+        // start-up cost for them.
+        if rest.first() == Some(&0) {
+            self.pos += 1;
+            return Ok(self.pos - 1..self.pos - 1);
+        }
         let n = memchr::memchr(0, rest).ok_or(DecodeError::MissingTerminator {
             frame: self.frame,
             field,

@@ -3,9 +3,9 @@
 
 use core::fmt;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::error::{DecodeError, EncodeError};
+use super::error::{DecodeError, EncodeError, Frame};
 use super::frontend::decode_built;
 use super::lists::{Oids, Values, ValuesIter};
 use super::reader::Reader;
@@ -174,9 +174,22 @@ impl DataRow {
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<DataRow, DecodeError> {
-        let n = r.u16("column count")?;
-        let values = Values::read(&mut r, n, "column value")?;
-        r.finish()?;
+        DataRow::decode_owned(r.rest())
+    }
+
+    /// Decodes a body it may keep whole: the values are the frame itself past the count, so
+    /// no reference count is taken and dropped per row.
+    pub(crate) fn decode_owned(mut body: Bytes) -> Result<DataRow, DecodeError> {
+        let frame = Frame::Typed(b'D');
+        let Some(&[hi, lo]) = body.first_chunk::<2>() else {
+            return Err(DecodeError::UnexpectedEnd {
+                frame,
+                field: "column count",
+            });
+        };
+        body.advance(2);
+        let count = u16::from_be_bytes([hi, lo]);
+        let values = Values::from_exact(body, count, frame, "column value")?;
         Ok(DataRow { values })
     }
 
