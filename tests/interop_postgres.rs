@@ -9,9 +9,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use pgproto::SqlState;
 use pgproto::message::{
-    Authentication, BackendMessage, Bind, CancelRequest, Close, CopyData, CopyFail,
-    Describe, Execute, FrontendMessage, FunctionCall, Parse, PasswordMessage, ProtocolVersion,
-    Query, Target, TransactionStatus,
+    Authentication, BackendMessage, Bind, CancelRequest, Close, CopyData, CopyFail, Describe,
+    Execute, FrontendMessage, FunctionCall, Parse, PasswordMessage, ProtocolVersion, Query, Target,
+    TransactionStatus,
 };
 
 mod support;
@@ -37,9 +37,12 @@ impl PgConn<TcpStream> {
         let mut key = None;
         loop {
             match c.recv() {
-                BackendMessage::BackendKeyData(k) => key = Some((k.process_id, k.secret_key.to_vec())),
+                BackendMessage::BackendKeyData(k) => {
+                    key = Some((k.process_id, k.secret_key.to_vec()))
+                }
                 BackendMessage::ReadyForQuery(TransactionStatus::Idle) => break,
-                BackendMessage::Authentication(Authentication::Ok) | BackendMessage::ParameterStatus(_) => {}
+                BackendMessage::Authentication(Authentication::Ok)
+                | BackendMessage::ParameterStatus(_) => {}
                 other => panic!("unexpected during startup: {other:?}"),
             }
         }
@@ -51,7 +54,12 @@ impl PgConn<TcpStream> {
     fn query_until_copy(&mut self, sql: &str) -> Vec<BackendMessage> {
         Query::write(&mut self.out, sql).unwrap();
         self.flush();
-        self.until(|m| matches!(m, BackendMessage::CopyInResponse(_) | BackendMessage::ReadyForQuery(_)))
+        self.until(|m| {
+            matches!(
+                m,
+                BackendMessage::CopyInResponse(_) | BackendMessage::ReadyForQuery(_)
+            )
+        })
     }
 }
 
