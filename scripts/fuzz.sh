@@ -35,8 +35,13 @@ for target in "${TARGETS[@]}"; do
     mkdir -p "$corpus"
     cp fuzz/corpus_seeds/"$target"/* "$corpus"/
     echo "== fuzzing $target for ${FUZZ_SECONDS}s"
-    if ! cargo fuzz run -a "$target" "$corpus" -- \
-        -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=512 -print_final_stats=1; then
+    log="$scratch/$target.log"
+    if cargo fuzz run -a "$target" "$corpus" -- \
+        -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=512 -print_final_stats=1 >"$log" 2>&1; then
+        # The closing statistics only: executions, coverage, corpus.
+        grep -E '^(#[0-9]+\s+DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+    else
+        tail -n 60 "$log" >&2
         echo "== FAILED: $target" >&2
         status=1
         if [ -d "fuzz/artifacts/$target" ]; then
