@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: installs and starts the real peers the interop tests need
-# (PostgreSQL 15 with psql), checks formatting, lints and docs, runs `cargo test` with the
-# interop tests enabled, then fuzzes each decoder for a bounded time. CI (.ci/run) calls this.
+# (PostgreSQL 15 from Debian with psql, PostgreSQL 18 from npm), checks formatting, lints and
+# docs, runs `cargo test` with the interop tests enabled, then fuzzes each decoder and exchange
+# for a bounded time. CI (.ci/run) calls this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/pg.sh
+scripts/pg.sh 15
+scripts/pg.sh 18
 export PGPROTO_INTEROP=1
 export PGPROTO_PG15_PORT=${PGPROTO_PG15_PORT:-54315}
+export PGPROTO_PG18_PORT=${PGPROTO_PG18_PORT:-54318}
 
 cargo fmt --all -- --check
-cargo clippy --all-targets --features interop -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
-cargo test --features interop
+cargo clippy --all-targets --all-features -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
+# --all-features: the interop tests and the optional conversions (chrono, time, uuid,
+# serde_json, rust_decimal).
+cargo test --all-features
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh

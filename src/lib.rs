@@ -71,6 +71,7 @@
 pub mod auth;
 pub mod message;
 pub mod sqlstate;
+pub mod types;
 
 pub use sqlstate::SqlState;
 

@@ -61,6 +61,8 @@ impl SqlState {
     pub const INVALID_PARAMETER_VALUE: SqlState = SqlState::known(b"22023");
     /// numeric_value_out_of_range
     pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState::known(b"22003");
+    /// invalid_datetime_format
+    pub const INVALID_DATETIME_FORMAT: SqlState = SqlState::known(b"22007");
     /// datetime_field_overflow
     pub const DATETIME_FIELD_OVERFLOW: SqlState = SqlState::known(b"22008");
     /// character_not_in_repertoire (invalid UTF-8 in a query)
@@ -69,6 +71,10 @@ impl SqlState {
     pub const INVALID_TEXT_REPRESENTATION: SqlState = SqlState::known(b"22P02");
     /// invalid_binary_representation
     pub const INVALID_BINARY_REPRESENTATION: SqlState = SqlState::known(b"22P03");
+    /// null_value_not_allowed
+    pub const NULL_VALUE_NOT_ALLOWED: SqlState = SqlState::known(b"22004");
+    /// bad_copy_file_format
+    pub const BAD_COPY_FILE_FORMAT: SqlState = SqlState::known(b"22P04");
     /// not_null_violation
     pub const NOT_NULL_VIOLATION: SqlState = SqlState::known(b"23502");
     /// foreign_key_violation
@@ -87,6 +93,8 @@ impl SqlState {
     pub const INVALID_PASSWORD: SqlState = SqlState::known(b"28P01");
     /// invalid_cursor_name (unknown portal)
     pub const INVALID_CURSOR_NAME: SqlState = SqlState::known(b"34000");
+    /// datatype_mismatch
+    pub const DATATYPE_MISMATCH: SqlState = SqlState::known(b"42804");
     /// syntax_error
     pub const SYNTAX_ERROR: SqlState = SqlState::known(b"42601");
     /// undefined_table

@@ -7,6 +7,6 @@ fn interop_requested_means_interop_enabled() {
     let enabled = cfg!(feature = "interop");
     assert!(
         !requested || enabled,
-        "PGPROTO_INTEROP=1 but the `interop` feature is off: run `cargo test --features interop`"
+        "PGPROTO_INTEROP=1 but the `interop` feature is off: run `cargo test --features interop` (or --all-features)"
     );
 }

@@ -1,6 +1,7 @@
 //! Shared helpers of the interop tests: a minimal blocking client over the message layer.
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod replay;
 
 use std::io::{Read, Write};
@@ -23,6 +24,22 @@ pub fn pg15_port() -> u16 {
 pub fn pg15_tcp() -> TcpStream {
     let sock = TcpStream::connect(("127.0.0.1", pg15_port()))
         .expect("cannot reach PostgreSQL 15: did scripts/pg.sh run?");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    sock
+}
+
+/// The port of the PostgreSQL 18 cluster that `scripts/pg.sh 18` starts.
+pub fn pg18_port() -> u16 {
+    let p = std::env::var("PGPROTO_PG18_PORT")
+        .expect("PGPROTO_PG18_PORT is not set: run the interop tests through scripts/test.sh");
+    p.parse().expect("PGPROTO_PG18_PORT is a port number")
+}
+
+/// A TCP connection to that cluster.
+pub fn pg18_tcp() -> TcpStream {
+    let sock = TcpStream::connect(("127.0.0.1", pg18_port()))
+        .expect("cannot reach PostgreSQL 18: did scripts/pg.sh 18 run?");
     sock.set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     sock
