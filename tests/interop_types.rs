@@ -106,3 +106,151 @@ fn postgres_18_reads_our_text_and_binary_values_as_the_recorded_ones() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn the_type_table_matches_pg_type() {
+    let mut conn = PgConn::new(pg18_tcp());
+    conn.startup("pgproto_trust", ProtocolVersion::V3_0, &[]);
+    conn.until_ready();
+    for t in types::oid::TYPES {
+        let row = conn.query(&format!(
+            "SELECT typname || ',' || typlen || ',' || CASE WHEN typelem <> 0 AND typcategory = 'A' THEN typelem ELSE typarray END FROM pg_type WHERE oid = {}",
+            t.oid
+        ));
+        let Some(BackendMessage::DataRow(d)) =
+            row.iter().find(|m| matches!(m, BackendMessage::DataRow(_)))
+        else {
+            panic!("no pg_type row for {}", t.oid)
+        };
+        let got = String::from_utf8(d.values().next().unwrap().unwrap().to_vec()).unwrap();
+        assert_eq!(
+            got,
+            format!("{},{},{}", t.name, t.size, t.related),
+            "type {}",
+            t.oid
+        );
+    }
+}
+
+/// Our binary COPY writer into PostgreSQL's COPY FROM STDIN, and PostgreSQL's COPY TO STDOUT
+/// through our streaming reader, with values of several types including NULLs.
+#[test]
+fn binary_copy_both_ways_with_postgres_18() {
+    use pgproto::message::CopyData;
+    use pgproto::types::{BinaryCopyReader, BinaryCopyWriter, Date, Numeric, oid};
+
+    let mut c = PgConn::new(pg18_tcp());
+    c.startup("pgproto_trust", ProtocolVersion::V3_0, &[]);
+    c.until_ready();
+    c.query("CREATE TEMP TABLE t(i int4, s text, n numeric, d date, a int8[])");
+    let rows: Vec<(
+        Option<i32>,
+        Option<String>,
+        Option<Numeric>,
+        Option<Date>,
+        Vec<Option<i64>>,
+    )> = (0..2000)
+        .map(|k| {
+            (
+                (k % 7 != 0).then_some(k * 3 - 1000),
+                (k % 5 != 0).then(|| format!("row {k} \"q\"\t\\")),
+                (k % 3 != 0).then(|| format!("{k}.{:03}", k % 1000).parse().unwrap()),
+                Date::from_ymd(1990 + k % 40, 1 + (k % 12) as u32, 1 + (k % 28) as u32),
+                vec![Some(i64::from(k)), None, Some(-1)],
+            )
+        })
+        .collect();
+
+    // In: our writer, sent in CopyData chunks of an awkward size.
+    let mut w = BinaryCopyWriter::new();
+    let mut out = BytesMut::new();
+    w.header(&mut out).unwrap();
+    for (i, s, n, d, a) in &rows {
+        w.begin_row(&mut out, 5).unwrap();
+        w.field(&mut out, i, oid::INT4).unwrap();
+        w.field(&mut out, s, oid::TEXT).unwrap();
+        w.field(&mut out, n, oid::NUMERIC).unwrap();
+        w.field(&mut out, d, oid::DATE).unwrap();
+        w.field(&mut out, a, oid::INT8_ARRAY).unwrap();
+    }
+    w.finish(&mut out).unwrap();
+    pgproto::message::Query::write(&mut c.out, "COPY t FROM STDIN (FORMAT binary)").unwrap();
+    c.flush();
+    c.until(|m| matches!(m, BackendMessage::CopyInResponse(_)));
+    for chunk in out.chunks(1000) {
+        CopyData::write(&mut c.out, chunk).unwrap();
+    }
+    c.send(FrontendMessage::CopyDone);
+    c.flush();
+    let t = support::names(&c.until_ready());
+    assert_eq!(t, ["C COPY 2000", "ZI"]);
+    let check = c.query(
+        "SELECT count(*) || ',' || count(i) || ',' || count(s) || ',' || sum(i) || ',' || sum(n) || ',' || max(d) || ',' || sum(a[1]) FROM t",
+    );
+    let BackendMessage::DataRow(d) = &check[1] else {
+        panic!("{check:?}")
+    };
+    let expect_sum_i: i64 = rows.iter().filter_map(|r| r.0).map(i64::from).sum();
+    let summary = String::from_utf8(d.values().next().unwrap().unwrap().to_vec()).unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "2000,{},1600,{expect_sum_i},",
+            rows.iter().filter(|r| r.0.is_some()).count()
+        )),
+        "{summary}"
+    );
+
+    // Out: PostgreSQL's binary COPY, read by our reader as the CopyData messages arrive.
+    pgproto::message::Query::write(&mut c.out, "COPY t TO STDOUT (FORMAT binary)").unwrap();
+    c.flush();
+    let mut reader = BinaryCopyReader::new();
+    let mut got = 0usize;
+    loop {
+        match c.recv() {
+            BackendMessage::CopyData(d) => {
+                reader.feed(d.data);
+                while let Some(values) = reader.next_row().unwrap() {
+                    let v: Vec<Option<&[u8]>> = values.iter().collect();
+                    let s = Session::UTC;
+                    let (i, txt, n, dt, a) = &rows[got];
+                    assert_eq!(
+                        types::decode::<Option<i32>>(v[0], oid::INT4, Format::Binary, &s).unwrap(),
+                        *i
+                    );
+                    assert_eq!(
+                        types::decode::<Option<String>>(v[1], oid::TEXT, Format::Binary, &s)
+                            .unwrap(),
+                        *txt
+                    );
+                    assert_eq!(
+                        types::decode::<Option<Numeric>>(v[2], oid::NUMERIC, Format::Binary, &s)
+                            .unwrap(),
+                        *n
+                    );
+                    assert_eq!(
+                        types::decode::<Option<Date>>(v[3], oid::DATE, Format::Binary, &s).unwrap(),
+                        *dt
+                    );
+                    assert_eq!(
+                        types::decode::<Vec<Option<i64>>>(
+                            v[4],
+                            oid::INT8_ARRAY,
+                            Format::Binary,
+                            &s
+                        )
+                        .unwrap(),
+                        *a
+                    );
+                    got += 1;
+                }
+            }
+            BackendMessage::CopyOutResponse(_) | BackendMessage::CopyDone => {}
+            BackendMessage::CommandComplete(cc) => assert_eq!(cc.rows(), Some(2000)),
+            BackendMessage::ReadyForQuery(_) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(reader.is_done());
+    reader.finish().unwrap();
+    assert_eq!(got, 2000);
+}
