@@ -132,6 +132,15 @@ fn the_type_table_matches_pg_type() {
     }
 }
 
+/// One row of the COPY test: int4, text, numeric, date, int8[].
+type CopyRow = (
+    Option<i32>,
+    Option<String>,
+    Option<pgproto::types::Numeric>,
+    Option<pgproto::types::Date>,
+    Vec<Option<i64>>,
+);
+
 /// Our binary COPY writer into PostgreSQL's COPY FROM STDIN, and PostgreSQL's COPY TO STDOUT
 /// through our streaming reader, with values of several types including NULLs.
 #[test]
@@ -143,13 +152,7 @@ fn binary_copy_both_ways_with_postgres_18() {
     c.startup("pgproto_trust", ProtocolVersion::V3_0, &[]);
     c.until_ready();
     c.query("CREATE TEMP TABLE t(i int4, s text, n numeric, d date, a int8[])");
-    let rows: Vec<(
-        Option<i32>,
-        Option<String>,
-        Option<Numeric>,
-        Option<Date>,
-        Vec<Option<i64>>,
-    )> = (0..2000)
+    let rows: Vec<CopyRow> = (0..2000)
         .map(|k| {
             (
                 (k % 7 != 0).then_some(k * 3 - 1000),
