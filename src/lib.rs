@@ -70,6 +70,7 @@
 
 pub mod auth;
 pub mod message;
+pub mod server;
 pub mod sqlstate;
 pub mod types;
 

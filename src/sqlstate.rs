@@ -113,6 +113,8 @@ impl SqlState {
     pub const QUERY_CANCELED: SqlState = SqlState::known(b"57014");
     /// admin_shutdown
     pub const ADMIN_SHUTDOWN: SqlState = SqlState::known(b"57P01");
+    /// idle_session_timeout
+    pub const IDLE_SESSION_TIMEOUT: SqlState = SqlState::known(b"57P05");
     /// internal_error
     pub const INTERNAL_ERROR: SqlState = SqlState::known(b"XX000");
 }

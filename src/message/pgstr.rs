@@ -79,6 +79,14 @@ impl PgStr {
     }
 }
 
+/// Lets maps keyed by `PgStr` be searched with a byte slice (hash and equality are those of
+/// the bytes).
+impl core::borrow::Borrow<[u8]> for PgStr {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl AsRef<[u8]> for PgStr {
     fn as_ref(&self) -> &[u8] {
         &self.0

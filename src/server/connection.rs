@@ -1,0 +1,1728 @@
+//! The server connection state machine.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::config::Config;
+use super::error::{ApiError, PgError, Severity};
+use super::event::{Event, Replication, Startup, Termination};
+use super::registry::{Column, Portal, Registry, Statement};
+use crate::SqlState;
+use crate::auth::{
+    OsRandom, RandomSource, ScramSecret, ScramServer, ScramStep, StoredSecret, md5_salt,
+    mechanisms, tls_server_end_point,
+};
+use crate::message::{
+    Authentication, BackendKeyData, BackendMessage, CommandComplete, CopyData, CopyResponse,
+    CopyResponseKind, DataRow, DecodeError, Format, FrontendDecoder, FrontendMessage,
+    FrontendPhase, FunctionCallResponse, NegotiateProtocolVersion, NotificationResponse,
+    ParameterDescription, ParameterStatus, PgStr, ProtocolVersion, RowDescription, SaslMechanisms,
+    StartupMessage, TLS_HANDSHAKE_BYTE, Target, TransactionStatus, backend_tag as tag,
+};
+use crate::types::RowWriter;
+
+/// How the application authenticates a user, answering [`Event::Startup`].
+///
+/// `None` as the secret means the user does not exist (or has no usable secret): the exchange
+/// still runs to its end and then fails like a wrong password, as PostgreSQL does, so that the
+/// user's existence is not revealed.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Accept without a password.
+    Trust,
+    /// AuthenticationCleartextPassword (any stored secret can check it).
+    Cleartext(Option<StoredSecret>),
+    /// AuthenticationMD5Password. A user whose secret is a SCRAM verifier is switched to SCRAM,
+    /// as PostgreSQL does.
+    Md5(Option<StoredSecret>),
+    /// SCRAM-SHA-256, and SCRAM-SHA-256-PLUS when the connection is TLS and the driver gave the
+    /// certificate to [`Connection::handle_tls_established`].
+    Scram(Option<StoredSecret>),
+}
+
+#[derive(Debug)]
+enum State {
+    /// Reading startup-phase packets.
+    Startup,
+    /// SSLRequest received; waiting for accept_tls/decline_tls.
+    TlsDecision,
+    /// The driver runs the TLS handshake; input waits.
+    TlsHandshake,
+    /// StartupMessage received; waiting for authenticate/reject.
+    StartupDecision,
+    /// Waiting for a PasswordMessage.
+    Password {
+        md5_salt: Option<[u8; 4]>,
+        secret: Option<StoredSecret>,
+    },
+    /// Waiting for a SASLInitialResponse.
+    SaslInitial { secret: Option<ScramSecret> },
+    /// Waiting for a SASLResponse.
+    Sasl { exchange: Box<ScramServer> },
+    /// Authenticated.
+    Ready(Busy),
+    /// Over.
+    Closed,
+}
+
+/// What the application is answering while authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Busy {
+    Idle,
+    /// A simple query; `columns` of the current statement's rows, `failed` after an error.
+    Query {
+        columns: Option<usize>,
+        failed: bool,
+    },
+    Parse,
+    Execute {
+        max_rows: u32,
+        rows: u32,
+        columns: Option<usize>,
+    },
+    FunctionCall,
+    /// COPY FROM STDIN data is arriving (`simple`: started by a Query).
+    CopyIn {
+        simple: bool,
+    },
+    /// CopyDone received; waiting for the command's completion.
+    CopyInDone {
+        simple: bool,
+    },
+    /// COPY TO STDOUT in progress.
+    CopyOut {
+        simple: bool,
+    },
+    /// COPY TO STDOUT finished; waiting for the command's completion.
+    CopyOutDone {
+        simple: bool,
+    },
+}
+
+/// A sans-IO PostgreSQL server connection (the backend side of one session).
+///
+/// Feed it what the socket delivers with [`handle_input`](Self::handle_input) (and
+/// [`handle_eof`](Self::handle_eof), [`handle_timeout`](Self::handle_timeout)), take
+/// [`poll_event`](Self::poll_event)s and answer them with the methods each event names, and write
+/// what [`poll_transmit`](Self::poll_transmit) returns to the socket. Arm a timer for
+/// [`poll_timeout`](Self::poll_timeout). The connection owns no socket, reads no clock (time comes
+/// in as `now`) and draws randomness only from its [`RandomSource`].
+///
+/// Requests are answered in order: the connection emits the next event that needs an answer
+/// only after the previous one was answered, and checks every answer against the protocol
+/// (a data row without a description, a second completion, an answer when nothing was asked
+/// are [`ApiError`]s and leave the output untouched).
+///
+/// `S` is the application's data for each prepared statement, `P` for each portal; they are
+/// dropped when PostgreSQL would drop the statement or portal.
+///
+/// ```
+/// use std::time::Instant;
+/// use pgproto::server::{Auth, Config, Connection, Event};
+/// use pgproto::message::{ProtocolVersion, StartupMessage, Query};
+/// use pgproto::types::oid;
+/// use pgproto::server::Column;
+///
+/// let now = Instant::now();
+/// let mut conn: Connection = Connection::new(Config::default(), now);
+/// // Bytes from a client (a socket read):
+/// let mut wire = bytes::BytesMut::new();
+/// StartupMessage::write(&mut wire, ProtocolVersion::V3_0, [("user", "alice")]).unwrap();
+/// Query::write(&mut wire, "SELECT 1").unwrap();
+/// conn.handle_input(now, &wire);
+/// while let Some(event) = conn.poll_event() {
+///     match event {
+///         Event::Startup(_) => conn.authenticate(Auth::Trust).unwrap(),
+///         Event::Query { sql } => {
+///             assert_eq!(sql, "SELECT 1");
+///             conn.row_description(&[Column::new("?column?", oid::INT4)]).unwrap();
+///             conn.data_row([Some(&b"1"[..])]).unwrap();
+///             conn.command_complete("SELECT 1").unwrap();
+///             conn.query_done(pgproto::message::TransactionStatus::Idle).unwrap();
+///         }
+///         _ => {}
+///     }
+/// }
+/// while let Some(bytes) = conn.poll_transmit() {
+///     // write `bytes` to the socket
+///     assert!(!bytes.is_empty());
+/// }
+/// ```
+pub struct Connection<S = (), P = ()> {
+    config: Config,
+    rng: Box<dyn RandomSource + Send>,
+    decoder: FrontendDecoder,
+    input: BytesMut,
+    out: BytesMut,
+    /// Bytes at the front of `out` offered to the driver.
+    ready: usize,
+    /// Notifications and parameter changes held back until the session is idle.
+    deferred: BytesMut,
+    events: VecDeque<Event>,
+    state: State,
+    version: ProtocolVersion,
+    tls: bool,
+    channel_binding: Option<Vec<u8>>,
+    user: PgStr,
+    secret_key: Vec<u8>,
+    parameters: Vec<(String, String)>,
+    registry: Registry<S, P>,
+    txn: TransactionStatus,
+    /// Discarding extended-query messages until Sync, after an error.
+    discarding: bool,
+    /// The statement a Parse event is creating (name, query).
+    parsing: Option<(PgStr, PgStr)>,
+    auth_deadline: Option<Instant>,
+    /// The application asked to wait for the driver's time (idle timers to anchor).
+    idle_timeout: Option<Duration>,
+    idle_in_transaction_timeout: Option<Duration>,
+    idle_deadline: Option<Instant>,
+    idle_pending: bool,
+    now: Instant,
+}
+
+impl<S, P> core::fmt::Debug for Connection<S, P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("state", &self.state)
+            .field("version", &self.version)
+            .field("tls", &self.tls)
+            .field("txn", &self.txn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, P> Connection<S, P> {
+    /// A connection that has just been accepted, with the operating system's random source.
+    pub fn new(config: Config, now: Instant) -> Connection<S, P> {
+        Connection::with_random(config, now, Box::new(OsRandom))
+    }
+
+    /// A connection drawing nonces, salts and cancel keys from `rng`.
+    pub fn with_random(
+        config: Config,
+        now: Instant,
+        rng: Box<dyn RandomSource + Send>,
+    ) -> Connection<S, P> {
+        let auth_deadline = now.checked_add(config.authentication_timeout);
+        Connection {
+            decoder: FrontendDecoder::with_limits(config.limits),
+            parameters: config.parameters.clone(),
+            config,
+            rng,
+            input: BytesMut::new(),
+            out: BytesMut::new(),
+            ready: 0,
+            deferred: BytesMut::new(),
+            events: VecDeque::new(),
+            state: State::Startup,
+            version: ProtocolVersion::V3_0,
+            tls: false,
+            channel_binding: None,
+            user: PgStr::EMPTY,
+            secret_key: Vec::new(),
+            registry: Registry::default(),
+            txn: TransactionStatus::Idle,
+            discarding: false,
+            parsing: None,
+            auth_deadline,
+            idle_timeout: None,
+            idle_in_transaction_timeout: None,
+            idle_deadline: None,
+            idle_pending: false,
+            now,
+        }
+    }
+
+    // ----- inputs ------------------------------------------------------------------------
+
+    /// Bytes received from the client (after TLS decryption, when TLS is on).
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.now = now;
+        self.anchor_idle(now);
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        if matches!(self.state, State::TlsDecision | State::TlsHandshake) && !data.is_empty() {
+            // Bytes pipelined after SSLRequest, before the handshake: CVE-2021-23214.
+            self.fatal(PgError::fatal(
+                SqlState::PROTOCOL_VIOLATION,
+                "received unencrypted data after SSL request",
+            ));
+            return;
+        }
+        self.input.extend_from_slice(data);
+        self.process();
+    }
+
+    /// The client closed its side of the connection.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        if !matches!(self.state, State::Closed) {
+            self.state = State::Closed;
+            self.events
+                .push_back(Event::Terminated(Termination::ClientClosed));
+        }
+    }
+
+    /// The timer from [`poll_timeout`](Self::poll_timeout) fired (an early call does nothing).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.anchor_idle(now);
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        if let Some(deadline) = self.auth_deadline
+            && now >= deadline
+        {
+            self.fatal(PgError::fatal(
+                SqlState::QUERY_CANCELED,
+                "canceling authentication due to timeout",
+            ));
+            return;
+        }
+        if let Some(deadline) = self.idle_deadline
+            && now >= deadline
+            && matches!(self.state, State::Ready(Busy::Idle))
+            && self.input.is_empty()
+        {
+            let err = if self.txn == TransactionStatus::Idle {
+                PgError::fatal(
+                    SqlState::IDLE_SESSION_TIMEOUT,
+                    "terminating connection due to idle-session timeout",
+                )
+            } else {
+                PgError::fatal(
+                    SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+                    "terminating connection due to idle-in-transaction timeout",
+                )
+            };
+            self.fatal(err);
+        }
+    }
+
+    /// The TLS handshake the driver ran (after [`accept_tls`](Self::accept_tls) or
+    /// [`Event::DirectTls`]) finished. `server_certificate` is the DER certificate the server
+    /// presented; with it, SCRAM-SHA-256-PLUS (channel binding) is offered.
+    pub fn handle_tls_established(
+        &mut self,
+        server_certificate: Option<&[u8]>,
+    ) -> Result<(), ApiError> {
+        if !matches!(self.state, State::TlsHandshake) {
+            return Err(self.unexpected("handle_tls_established"));
+        }
+        self.tls = true;
+        self.channel_binding = server_certificate.and_then(|c| tls_server_end_point(c).ok());
+        self.state = State::Startup;
+        self.process();
+        Ok(())
+    }
+
+    // ----- outputs -----------------------------------------------------------------------
+
+    /// The next event, in wire order.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes to write to the client, if any are ready. They are offered at Sync/ReadyForQuery,
+    /// Flush, each authentication step, notifications while idle, errors that end the session,
+    /// and when the buffer passes [`Config::flush_threshold`].
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.ready == 0 {
+            return None;
+        }
+        let n = self.ready;
+        self.ready = 0;
+        Some(self.out.split_to(n).freeze())
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.idle_pending {
+            // An idle timer starts at the driver's next notion of the time.
+            return Some(self.now);
+        }
+        match self.state {
+            State::Closed => None,
+            State::Ready(_) => self.idle_deadline,
+            _ => self.auth_deadline,
+        }
+    }
+
+    /// Bytes buffered for the client, ready or not.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether buffered output exceeds [`Config::max_output`]: stop producing rows until the
+    /// driver has written what [`poll_transmit`](Self::poll_transmit) gives.
+    pub fn output_full(&self) -> bool {
+        self.out.len() > self.config.max_output
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    // ----- session facts -----------------------------------------------------------------
+
+    /// The protocol version in use.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The authenticated user (empty before authentication).
+    pub fn user(&self) -> &PgStr {
+        &self.user
+    }
+
+    /// The process id and secret key sent in BackendKeyData (empty key before authentication),
+    /// for matching CancelRequests from other connections.
+    pub fn cancel_key(&self) -> (i32, &[u8]) {
+        (self.config.process_id, &self.secret_key)
+    }
+
+    /// The transaction status last reported.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.txn
+    }
+
+    /// A prepared statement.
+    pub fn statement(&self, name: &[u8]) -> Option<&Statement<S>> {
+        self.registry.statements.get(name)
+    }
+
+    /// A portal (in particular the one an [`Event::Execute`] names: its statement, parameters
+    /// and result formats).
+    pub fn portal(&self, name: &[u8]) -> Option<&Portal<P>> {
+        self.registry.portals.get(name)
+    }
+
+    /// A portal, mutably (to attach data to it).
+    pub fn portal_mut(&mut self, name: &[u8]) -> Option<&mut Portal<P>> {
+        self.registry.portals.get_mut(name)
+    }
+
+    // ----- answers: startup --------------------------------------------------------------
+
+    /// Answers [`Event::TlsRequested`]: `S`, then the driver runs the TLS handshake.
+    pub fn accept_tls(&mut self) -> Result<(), ApiError> {
+        if !matches!(self.state, State::TlsDecision) {
+            return Err(self.unexpected("accept_tls"));
+        }
+        if !self.input.is_empty() {
+            self.fatal(PgError::fatal(
+                SqlState::PROTOCOL_VIOLATION,
+                "received unencrypted data after SSL request",
+            ));
+            return Ok(());
+        }
+        BackendMessage::SslResponse { accepted: true }.encode(&mut self.out)?;
+        self.mark_ready();
+        self.state = State::TlsHandshake;
+        Ok(())
+    }
+
+    /// Answers [`Event::TlsRequested`]: `N`; the client goes on in plaintext (or gives up).
+    pub fn decline_tls(&mut self) -> Result<(), ApiError> {
+        if !matches!(self.state, State::TlsDecision) {
+            return Err(self.unexpected("decline_tls"));
+        }
+        BackendMessage::SslResponse { accepted: false }.encode(&mut self.out)?;
+        self.mark_ready();
+        self.state = State::Startup;
+        self.process();
+        Ok(())
+    }
+
+    /// Answers [`Event::Startup`] with how to authenticate the user.
+    pub fn authenticate(&mut self, auth: Auth) -> Result<(), ApiError> {
+        if !matches!(self.state, State::StartupDecision) {
+            return Err(self.unexpected("authenticate"));
+        }
+        let scram = |secret: Option<StoredSecret>, me: &mut Self| {
+            let mock = me.mock_secret();
+            secret.and_then(|s| s.to_scram(me.user.as_bytes(), &mock))
+        };
+        match auth {
+            Auth::Trust => return self.authenticated(),
+            Auth::Cleartext(secret) => {
+                Authentication::CleartextPassword.encode(&mut self.out)?;
+                self.decoder.set_phase(FrontendPhase::Password);
+                self.state = State::Password {
+                    md5_salt: None,
+                    secret,
+                };
+            }
+            Auth::Md5(Some(StoredSecret::Scram(v))) => return self.start_sasl(Some(v)),
+            Auth::Md5(secret) => {
+                let salt = match md5_salt(self.rng.as_mut()) {
+                    Ok(s) => s,
+                    Err(e) => return self.auth_failed(e.sqlstate(), &e.to_string()),
+                };
+                Authentication::Md5Password { salt }.encode(&mut self.out)?;
+                self.decoder.set_phase(FrontendPhase::Password);
+                self.state = State::Password {
+                    md5_salt: Some(salt),
+                    secret,
+                };
+            }
+            Auth::Scram(secret) => {
+                let s = scram(secret, self);
+                return self.start_sasl(s);
+            }
+        }
+        self.mark_ready();
+        Ok(())
+    }
+
+    /// Answers [`Event::Startup`] by refusing the session with `error` (sent as FATAL).
+    pub fn reject(&mut self, error: PgError) -> Result<(), ApiError> {
+        if !matches!(self.state, State::StartupDecision) {
+            return Err(self.unexpected("reject"));
+        }
+        self.fatal(PgError {
+            severity: Severity::Fatal,
+            ..error
+        });
+        Ok(())
+    }
+
+    /// Sets a run-time parameter and reports it with ParameterStatus (now if the session is
+    /// idle, else before the next ReadyForQuery; during startup, with the others).
+    pub fn set_parameter(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
+        if let Some(p) = self
+            .parameters
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            p.1 = value.to_string();
+        } else {
+            self.parameters.push((name.to_string(), value.to_string()));
+        }
+        if matches!(self.state, State::Ready(_)) {
+            ParameterStatus::write(&mut self.deferred, name, value)?;
+            self.flush_deferred_if_idle();
+        }
+        Ok(())
+    }
+
+    // ----- answers: results --------------------------------------------------------------
+
+    /// Starts a result set of a simple query (RowDescription, all columns in text).
+    pub fn row_description(&mut self, columns: &[Column]) -> Result<(), ApiError> {
+        match self.busy() {
+            Some(Busy::Query { failed: false, .. }) => {}
+            _ => return Err(self.unexpected("row_description")),
+        }
+        RowDescription::write(&mut self.out, columns.iter().map(|c| c.field(0)))?;
+        self.state = State::Ready(Busy::Query {
+            columns: Some(columns.len()),
+            failed: false,
+        });
+        Ok(())
+    }
+
+    /// Writes one data row from borrowed values (`None` is NULL).
+    pub fn data_row<'v, I>(&mut self, values: I) -> Result<(), ApiError>
+    where
+        I: IntoIterator<Item = Option<&'v [u8]>>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let values = values.into_iter();
+        self.check_row(values.len())?;
+        DataRow::write(&mut self.out, values)?;
+        self.row_written();
+        Ok(())
+    }
+
+    /// Writes one data row with a [`RowWriter`] straight into the output buffer (no allocation
+    /// per row): `conn.write_row(|row| { row.int(1)?; row.null() })`.
+    pub fn write_row<F>(&mut self, fill: F) -> Result<(), ApiError>
+    where
+        F: FnOnce(&mut RowWriter<'_>) -> Result<(), crate::types::ValueError>,
+    {
+        let expected = self.check_row(usize::MAX)?;
+        let start = self.out.len();
+        let mut w = RowWriter::begin(&mut self.out);
+        fill(&mut w)?;
+        let n = w.columns();
+        w.finish()?;
+        if let Some(expected) = expected
+            && n != expected
+        {
+            self.out.truncate(start);
+            return Err(ApiError::ColumnCount { expected, got: n });
+        }
+        self.row_written();
+        Ok(())
+    }
+
+    /// Ends the current statement (simple query) or Execute with a command tag such as
+    /// `SELECT 3`, `INSERT 0 1`, `CREATE TABLE`; also completes a COPY.
+    pub fn command_complete(&mut self, tag: &str) -> Result<(), ApiError> {
+        let next = match self.busy() {
+            Some(Busy::Query { failed: false, .. }) | Some(Busy::CopyInDone { simple: true }) => {
+                Busy::Query {
+                    columns: None,
+                    failed: false,
+                }
+            }
+            Some(Busy::CopyOutDone { simple: true }) => Busy::Query {
+                columns: None,
+                failed: false,
+            },
+            Some(Busy::Execute { .. })
+            | Some(Busy::CopyInDone { simple: false })
+            | Some(Busy::CopyOutDone { simple: false }) => Busy::Idle,
+            _ => return Err(self.unexpected("command_complete")),
+        };
+        CommandComplete::write(&mut self.out, tag)?;
+        self.state = State::Ready(next);
+        if next == Busy::Idle {
+            self.process();
+        }
+        Ok(())
+    }
+
+    /// Answers an empty query string (EmptyQueryResponse), in a simple query or Execute.
+    pub fn empty_query(&mut self) -> Result<(), ApiError> {
+        let next = match self.busy() {
+            Some(Busy::Query { failed: false, .. }) => Busy::Query {
+                columns: None,
+                failed: false,
+            },
+            Some(Busy::Execute { rows: 0, .. }) => Busy::Idle,
+            _ => return Err(self.unexpected("empty_query")),
+        };
+        BackendMessage::EmptyQueryResponse.encode(&mut self.out)?;
+        self.state = State::Ready(next);
+        if next == Busy::Idle {
+            self.process();
+        }
+        Ok(())
+    }
+
+    /// Answers Execute when its row limit is reached (PortalSuspended); the client may Execute
+    /// the portal again for more.
+    pub fn portal_suspended(&mut self) -> Result<(), ApiError> {
+        match self.busy() {
+            Some(Busy::Execute { max_rows, rows, .. }) if max_rows > 0 && rows == max_rows => {}
+            Some(Busy::Execute { max_rows, rows, .. }) => {
+                return Err(ApiError::NotSuspended {
+                    limit: max_rows,
+                    sent: rows,
+                });
+            }
+            _ => return Err(self.unexpected("portal_suspended")),
+        }
+        BackendMessage::PortalSuspended.encode(&mut self.out)?;
+        self.state = State::Ready(Busy::Idle);
+        self.process();
+        Ok(())
+    }
+
+    /// Sends an ERROR (or FATAL, which ends the session) answering the current request: in a
+    /// simple query the rest of it is skipped (call [`query_done`](Self::query_done) next); in
+    /// the extended protocol everything up to Sync is discarded.
+    pub fn error(&mut self, error: PgError) -> Result<(), ApiError> {
+        if error.severity == Severity::Fatal {
+            self.fatal(error);
+            return Ok(());
+        }
+        let next = match self.busy() {
+            Some(
+                Busy::Query { .. }
+                | Busy::CopyIn { simple: true }
+                | Busy::CopyInDone { simple: true },
+            ) => Busy::Query {
+                columns: None,
+                failed: true,
+            },
+            Some(Busy::CopyOut { simple: true } | Busy::CopyOutDone { simple: true }) => {
+                Busy::Query {
+                    columns: None,
+                    failed: true,
+                }
+            }
+            Some(Busy::FunctionCall) => {
+                error.write(&mut self.out, tag::ERROR_RESPONSE)?;
+                self.ready_for_query(self.after_error_status());
+                return Ok(());
+            }
+            Some(
+                Busy::Parse
+                | Busy::Execute { .. }
+                | Busy::CopyIn { simple: false }
+                | Busy::CopyInDone { simple: false }
+                | Busy::CopyOut { simple: false }
+                | Busy::CopyOutDone { simple: false },
+            ) => {
+                self.discarding = true;
+                Busy::Idle
+            }
+            _ => return Err(self.unexpected("error")),
+        };
+        error.write(&mut self.out, tag::ERROR_RESPONSE)?;
+        self.state = State::Ready(next);
+        if next == Busy::Idle {
+            self.process();
+        }
+        Ok(())
+    }
+
+    /// Ends a simple query with ReadyForQuery and the transaction status after it.
+    pub fn query_done(&mut self, status: TransactionStatus) -> Result<(), ApiError> {
+        match self.busy() {
+            Some(Busy::Query { .. }) => {}
+            _ => return Err(self.unexpected("query_done")),
+        }
+        self.ready_for_query(status);
+        Ok(())
+    }
+
+    /// Answers Parse: the statement's parameter types (one per parameter, resolved) and result
+    /// columns (`None` if it returns no rows), and the application's data for it.
+    pub fn parse_complete(
+        &mut self,
+        param_types: Vec<u32>,
+        columns: Option<Vec<Column>>,
+        data: S,
+    ) -> Result<(), ApiError> {
+        if self.busy() != Some(Busy::Parse) {
+            return Err(self.unexpected("parse_complete"));
+        }
+        let Some((name, query)) = self.parsing.take() else {
+            return Err(self.unexpected("parse_complete"));
+        };
+        BackendMessage::ParseComplete.encode(&mut self.out)?;
+        self.registry.statements.insert(
+            name,
+            Statement {
+                query,
+                param_types,
+                columns,
+                data,
+            },
+        );
+        self.state = State::Ready(Busy::Idle);
+        self.process();
+        Ok(())
+    }
+
+    /// Answers a FunctionCall with its result (`None` is NULL), then ReadyForQuery.
+    pub fn function_result(&mut self, value: Option<&[u8]>) -> Result<(), ApiError> {
+        if self.busy() != Some(Busy::FunctionCall) {
+            return Err(self.unexpected("function_result"));
+        }
+        FunctionCallResponse::write(&mut self.out, value)?;
+        self.ready_for_query(self.txn);
+        Ok(())
+    }
+
+    /// Sets the transaction status the next ReadyForQuery after Sync reports (after BEGIN:
+    /// `InTransaction`; after an error inside it: `Failed`; after COMMIT/ROLLBACK: `Idle`).
+    pub fn set_transaction_status(&mut self, status: TransactionStatus) {
+        self.txn = status;
+    }
+
+    // ----- answers: COPY -----------------------------------------------------------------
+
+    /// Starts COPY FROM STDIN for the current statement (CopyInResponse): CopyData events follow,
+    /// then [`Event::CopyDone`] (answer with [`command_complete`](Self::command_complete)) or
+    /// [`Event::CopyFail`].
+    pub fn start_copy_in(
+        &mut self,
+        format: Format,
+        column_formats: &[i16],
+    ) -> Result<(), ApiError> {
+        let simple = match self.busy() {
+            Some(Busy::Query { failed: false, .. }) => true,
+            Some(Busy::Execute { rows: 0, .. }) => false,
+            _ => return Err(self.unexpected("start_copy_in")),
+        };
+        CopyResponse::write(
+            &mut self.out,
+            CopyResponseKind::In,
+            format.code() as i8,
+            column_formats,
+        )?;
+        self.mark_ready();
+        self.state = State::Ready(Busy::CopyIn { simple });
+        self.process();
+        Ok(())
+    }
+
+    /// Starts COPY TO STDOUT for the current statement (CopyOutResponse); send
+    /// [`copy_data`](Self::copy_data), then [`copy_done`](Self::copy_done) and
+    /// [`command_complete`](Self::command_complete).
+    pub fn start_copy_out(
+        &mut self,
+        format: Format,
+        column_formats: &[i16],
+    ) -> Result<(), ApiError> {
+        let simple = match self.busy() {
+            Some(Busy::Query { failed: false, .. }) => true,
+            Some(Busy::Execute { rows: 0, .. }) => false,
+            _ => return Err(self.unexpected("start_copy_out")),
+        };
+        CopyResponse::write(
+            &mut self.out,
+            CopyResponseKind::Out,
+            format.code() as i8,
+            column_formats,
+        )?;
+        self.state = State::Ready(Busy::CopyOut { simple });
+        Ok(())
+    }
+
+    /// Sends a chunk of COPY TO STDOUT data.
+    pub fn copy_data(&mut self, data: &[u8]) -> Result<(), ApiError> {
+        if !matches!(self.busy(), Some(Busy::CopyOut { .. })) {
+            return Err(self.unexpected("copy_data"));
+        }
+        CopyData::write(&mut self.out, data)?;
+        if self.out.len() >= self.config.flush_threshold {
+            self.mark_ready();
+        }
+        Ok(())
+    }
+
+    /// Ends COPY TO STDOUT data (CopyDone); complete it with
+    /// [`command_complete`](Self::command_complete).
+    pub fn copy_done(&mut self) -> Result<(), ApiError> {
+        let Some(Busy::CopyOut { simple }) = self.busy() else {
+            return Err(self.unexpected("copy_done"));
+        };
+        BackendMessage::CopyDone.encode(&mut self.out)?;
+        self.state = State::Ready(Busy::CopyOutDone { simple });
+        Ok(())
+    }
+
+    // ----- any time ----------------------------------------------------------------------
+
+    /// Sends a NoticeResponse (WARNING, NOTICE, ...) now, in the middle of a result or not.
+    pub fn notice(&mut self, notice: &PgError) -> Result<(), ApiError> {
+        if matches!(self.state, State::Closed) {
+            return Err(ApiError::Closed);
+        }
+        notice.write(&mut self.out, tag::NOTICE_RESPONSE)?;
+        if self.busy() == Some(Busy::Idle) {
+            self.mark_ready();
+        }
+        Ok(())
+    }
+
+    /// Delivers a NOTIFY to this session: at once when it is idle (a LISTENing client gets it
+    /// without sending anything), otherwise just before the next ReadyForQuery, as PostgreSQL
+    /// delivers them.
+    pub fn notify(
+        &mut self,
+        process_id: i32,
+        channel: &str,
+        payload: &str,
+    ) -> Result<(), ApiError> {
+        if matches!(self.state, State::Closed) {
+            return Err(ApiError::Closed);
+        }
+        NotificationResponse::write(&mut self.deferred, process_id, channel, payload)?;
+        self.flush_deferred_if_idle();
+        Ok(())
+    }
+
+    /// Ends the session with a FATAL error (57P01 admin shutdown, 25P03, ...).
+    pub fn terminate(&mut self, error: PgError) {
+        if !matches!(self.state, State::Closed) {
+            self.fatal(PgError {
+                severity: Severity::Fatal,
+                ..error
+            });
+        }
+    }
+
+    /// Ends idle sessions after `timeout` (PostgreSQL's `idle_session_timeout`, 57P05); `None`
+    /// turns it off.
+    pub fn set_idle_timeout(&mut self, timeout: Option<Duration>) {
+        self.idle_timeout = timeout;
+        self.arm_idle();
+    }
+
+    /// Ends sessions idle inside a transaction after `timeout`
+    /// (`idle_in_transaction_session_timeout`, 25P03); `None` turns it off.
+    pub fn set_idle_in_transaction_timeout(&mut self, timeout: Option<Duration>) {
+        self.idle_in_transaction_timeout = timeout;
+        self.arm_idle();
+    }
+}
+
+// ----- the machinery ---------------------------------------------------------------------
+
+impl<S, P> Connection<S, P> {
+    fn busy(&self) -> Option<Busy> {
+        match self.state {
+            State::Ready(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn waiting(&self) -> &'static str {
+        match self.state {
+            State::Startup => "startup packets",
+            State::TlsDecision => "an answer to SSLRequest",
+            State::TlsHandshake => "the TLS handshake",
+            State::StartupDecision => "an answer to the StartupMessage",
+            State::Password { .. } | State::SaslInitial { .. } | State::Sasl { .. } => {
+                "the client's password"
+            }
+            State::Ready(Busy::Idle) => "client messages",
+            State::Ready(Busy::Query { .. }) => "results of a simple query",
+            State::Ready(Busy::Parse) => "an answer to Parse",
+            State::Ready(Busy::Execute { .. }) => "results of Execute",
+            State::Ready(Busy::FunctionCall) => "an answer to FunctionCall",
+            State::Ready(Busy::CopyIn { .. }) => "COPY FROM STDIN data",
+            State::Ready(Busy::CopyInDone { .. }) => "completion of COPY FROM STDIN",
+            State::Ready(Busy::CopyOut { .. }) => "COPY TO STDOUT data",
+            State::Ready(Busy::CopyOutDone { .. }) => "completion of COPY TO STDOUT",
+            State::Closed => "nothing (closed)",
+        }
+    }
+
+    fn unexpected(&self, answer: &'static str) -> ApiError {
+        if matches!(self.state, State::Closed) {
+            return ApiError::Closed;
+        }
+        ApiError::Unexpected {
+            answer,
+            waiting: self.waiting(),
+        }
+    }
+
+    fn mark_ready(&mut self) {
+        self.ready = self.out.len();
+    }
+
+    fn mock_secret(&mut self) -> [u8; 32] {
+        if let Some(s) = self.config.mock_secret {
+            return s;
+        }
+        let mut s = [0u8; 32];
+        // Without randomness the mock salt is still per-user; it just is not secret.
+        let _ = self.rng.fill(&mut s);
+        self.config.mock_secret = Some(s);
+        s
+    }
+
+    /// Sends a FATAL error and ends the session.
+    fn fatal(&mut self, error: PgError) {
+        let _ = error.write(&mut self.out, tag::ERROR_RESPONSE);
+        self.mark_ready();
+        self.state = State::Closed;
+        self.input.clear();
+        self.events.push_back(Event::Terminated(Termination::Fatal {
+            code: error.code,
+            message: error.message,
+        }));
+    }
+
+    fn auth_failed(&mut self, code: SqlState, message: &str) -> Result<(), ApiError> {
+        self.fatal(PgError::fatal(code, message));
+        Ok(())
+    }
+
+    fn password_failed(&mut self) {
+        let msg = format!("password authentication failed for user \"{}\"", self.user);
+        self.fatal(PgError::fatal(SqlState::INVALID_PASSWORD, msg));
+    }
+
+    fn start_sasl(&mut self, secret: Option<ScramSecret>) -> Result<(), ApiError> {
+        let names = mechanisms(self.channel_binding.is_some());
+        let list = SaslMechanisms::new(names.iter()).map_err(ApiError::Encode)?;
+        Authentication::Sasl(list).encode(&mut self.out)?;
+        self.mark_ready();
+        self.decoder.set_phase(FrontendPhase::SaslInitialResponse);
+        self.state = State::SaslInitial { secret };
+        Ok(())
+    }
+
+    /// Authentication succeeded: AuthenticationOk, parameters, BackendKeyData, ReadyForQuery.
+    fn authenticated(&mut self) -> Result<(), ApiError> {
+        Authentication::Ok.encode(&mut self.out)?;
+        for (k, v) in &self.parameters {
+            ParameterStatus::write(&mut self.out, k, v)?;
+        }
+        let len = if self.version >= ProtocolVersion::V3_2 {
+            32
+        } else {
+            4
+        };
+        let mut key = vec![0u8; len];
+        if let Err(e) = self.rng.fill(&mut key) {
+            return self.auth_failed(e.sqlstate(), "could not generate a cancel key");
+        }
+        BackendKeyData::write(&mut self.out, self.config.process_id, &key)?;
+        self.secret_key = key;
+        self.auth_deadline = None;
+        self.decoder.set_phase(FrontendPhase::Normal);
+        self.events.push_back(Event::Authenticated {
+            user: self.user.clone(),
+        });
+        self.state = State::Ready(Busy::Query {
+            columns: None,
+            failed: false,
+        });
+        self.ready_for_query(TransactionStatus::Idle);
+        Ok(())
+    }
+
+    /// Writes held-back messages and ReadyForQuery, offers the output, and goes on with input.
+    fn ready_for_query(&mut self, status: TransactionStatus) {
+        self.txn = status;
+        if status == TransactionStatus::Idle {
+            // Portals live until the end of their transaction.
+            self.registry.portals.clear();
+        }
+        self.out.extend_from_slice(&self.deferred);
+        self.deferred.clear();
+        let _ = BackendMessage::ReadyForQuery(status).encode(&mut self.out);
+        self.mark_ready();
+        self.state = State::Ready(Busy::Idle);
+        self.arm_idle();
+        self.process();
+    }
+
+    fn flush_deferred_if_idle(&mut self) {
+        if self.busy() == Some(Busy::Idle) && self.input.is_empty() {
+            self.out.extend_from_slice(&self.deferred);
+            self.deferred.clear();
+            self.mark_ready();
+        }
+    }
+
+    /// The status after an error that ended a statement: a transaction block fails.
+    fn after_error_status(&self) -> TransactionStatus {
+        match self.txn {
+            TransactionStatus::Idle => TransactionStatus::Idle,
+            _ => TransactionStatus::Failed,
+        }
+    }
+
+    fn arm_idle(&mut self) {
+        let timeout = match self.txn {
+            TransactionStatus::Idle => self.idle_timeout,
+            _ => self.idle_in_transaction_timeout,
+        };
+        self.idle_deadline = None;
+        self.idle_pending = timeout.is_some() && self.busy() == Some(Busy::Idle);
+    }
+
+    fn anchor_idle(&mut self, now: Instant) {
+        if self.idle_pending {
+            self.idle_pending = false;
+            let timeout = match self.txn {
+                TransactionStatus::Idle => self.idle_timeout,
+                _ => self.idle_in_transaction_timeout,
+            };
+            self.idle_deadline = timeout.and_then(|t| now.checked_add(t));
+        }
+    }
+
+    /// Checks that a row may be written now; returns the expected column count.
+    fn check_row(&mut self, got: usize) -> Result<Option<usize>, ApiError> {
+        let expected = match self.busy() {
+            Some(Busy::Query {
+                columns: Some(n),
+                failed: false,
+            }) => n,
+            Some(Busy::Execute {
+                max_rows,
+                rows,
+                columns,
+            }) => {
+                if max_rows > 0 && rows >= max_rows {
+                    return Err(ApiError::RowLimit(max_rows));
+                }
+                columns.ok_or(ApiError::RowWithoutDescription)?
+            }
+            Some(Busy::Query {
+                columns: None,
+                failed: false,
+            }) => return Err(ApiError::RowWithoutDescription),
+            _ => return Err(self.unexpected("data_row")),
+        };
+        if got != usize::MAX && got != expected {
+            return Err(ApiError::ColumnCount { expected, got });
+        }
+        Ok(Some(expected))
+    }
+
+    fn row_written(&mut self) {
+        if let State::Ready(Busy::Execute { rows, .. }) = &mut self.state {
+            *rows += 1;
+        }
+        if self.out.len() >= self.config.flush_threshold {
+            self.mark_ready();
+        }
+    }
+
+    /// Handles input until a request needs the application or the input runs out.
+    fn process(&mut self) {
+        loop {
+            let can = matches!(
+                self.state,
+                State::Startup
+                    | State::Password { .. }
+                    | State::SaslInitial { .. }
+                    | State::Sasl { .. }
+                    | State::Ready(Busy::Idle)
+                    | State::Ready(Busy::CopyIn { .. })
+            );
+            if !can {
+                return;
+            }
+            if matches!(self.state, State::Startup)
+                && self.input.first() == Some(&TLS_HANDSHAKE_BYTE)
+                && !self.tls
+            {
+                let hello = self.input.split().freeze();
+                self.state = State::TlsHandshake;
+                self.events.push_back(Event::DirectTls {
+                    client_hello: hello,
+                });
+                return;
+            }
+            let msg = match self.decoder.decode(&mut self.input) {
+                Ok(Some(m)) => m,
+                Ok(None) => return,
+                Err(e) => {
+                    self.decode_error(e);
+                    continue;
+                }
+            };
+            self.dispatch(msg);
+        }
+    }
+
+    fn decode_error(&mut self, e: DecodeError) {
+        let authenticated = matches!(self.state, State::Ready(_));
+        if !e.is_recoverable() || !authenticated {
+            self.fatal(PgError::fatal(e.sqlstate(), e.to_string()));
+            return;
+        }
+        let _ = PgError::new(e.sqlstate(), e.to_string()).write(&mut self.out, tag::ERROR_RESPONSE);
+        let extended = match e {
+            DecodeError::UnexpectedEnd { frame, .. }
+            | DecodeError::MissingTerminator { frame, .. }
+            | DecodeError::TrailingBytes { frame, .. }
+            | DecodeError::InvalidLength { frame, .. }
+            | DecodeError::CountMismatch { frame, .. }
+            | DecodeError::InvalidTarget { frame, .. } => {
+                matches!(
+                    frame,
+                    crate::message::Frame::Typed(b'P' | b'B' | b'D' | b'E' | b'C' | b'H')
+                )
+            }
+            _ => false,
+        };
+        if let State::Ready(Busy::CopyIn { simple }) = self.state {
+            // A bad message ends the copy as an error does.
+            self.copy_in_failed(simple);
+            return;
+        }
+        if extended {
+            self.discarding = true;
+        } else {
+            self.ready_for_query(self.after_error_status());
+        }
+    }
+
+    fn dispatch(&mut self, msg: FrontendMessage) {
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Startup => self.on_startup_packet(msg),
+            State::Password { md5_salt, secret } => self.on_password(msg, md5_salt, secret),
+            State::SaslInitial { secret } => self.on_sasl_initial(msg, secret),
+            State::Sasl { exchange } => self.on_sasl(msg, exchange),
+            State::Ready(Busy::CopyIn { simple }) => {
+                self.state = State::Ready(Busy::CopyIn { simple });
+                self.on_copy_in(msg, simple);
+            }
+            State::Ready(busy) => {
+                self.state = State::Ready(busy);
+                self.on_message(msg);
+            }
+            other => self.state = other,
+        }
+    }
+
+    fn on_startup_packet(&mut self, msg: FrontendMessage) {
+        self.state = State::Startup;
+        match msg {
+            FrontendMessage::SslRequest if self.tls => {
+                // An SSLRequest inside TLS (direct TLS): decline, go on.
+                let _ = BackendMessage::SslResponse { accepted: false }.encode(&mut self.out);
+                self.mark_ready();
+            }
+            FrontendMessage::SslRequest => {
+                self.state = State::TlsDecision;
+                self.events.push_back(Event::TlsRequested);
+            }
+            FrontendMessage::GssEncRequest => {
+                let _ = BackendMessage::GssEncResponse { accepted: false }.encode(&mut self.out);
+                self.mark_ready();
+            }
+            FrontendMessage::CancelRequest(c) => {
+                self.state = State::Closed;
+                self.events.push_back(Event::CancelRequested {
+                    process_id: c.process_id,
+                    secret_key: c.secret_key,
+                });
+                self.events
+                    .push_back(Event::Terminated(Termination::CancelRequest));
+            }
+            FrontendMessage::Startup(m) => self.on_startup_message(m),
+            _ => self.fatal(PgError::fatal(
+                SqlState::PROTOCOL_VIOLATION,
+                "expected a startup packet",
+            )),
+        }
+    }
+
+    fn on_startup_message(&mut self, m: StartupMessage) {
+        let requested = m.version();
+        let max = ProtocolVersion {
+            major: 3,
+            minor: self.config.max_protocol_minor,
+        };
+        self.version = requested.min(max);
+        let unrecognized: Vec<&[u8]> = m.protocol_options().map(|(k, _)| k).collect();
+        if (requested > max || !unrecognized.is_empty())
+            && let Ok(n) = NegotiateProtocolVersion::new(self.version, unrecognized)
+        {
+            let _ = n.encode(&mut self.out);
+        }
+        let Some(user) = m.user().filter(|u| !u.is_empty()) else {
+            self.fatal(PgError::fatal(
+                SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                "no PostgreSQL user name specified in startup packet",
+            ));
+            return;
+        };
+        let user = PgStr::try_from(user).unwrap_or_default();
+        let database = m
+            .database()
+            .filter(|d| !d.is_empty())
+            .and_then(|d| PgStr::try_from(d).ok())
+            .unwrap_or_else(|| user.clone());
+        let replication = match m.get("replication").map(|v| v.to_ascii_lowercase()) {
+            None => Replication::None,
+            Some(v) if v == b"database" => Replication::Logical,
+            Some(v) => match parse_bool(&v) {
+                Some(true) => Replication::Physical,
+                Some(false) => Replication::None,
+                None => {
+                    let msg = format!(
+                        "invalid value for parameter \"replication\": \"{}\"",
+                        String::from_utf8_lossy(&v)
+                    );
+                    self.fatal(PgError::fatal(SqlState::INVALID_PARAMETER_VALUE, msg));
+                    return;
+                }
+            },
+        };
+        let mut settings = Vec::new();
+        for (k, v) in m.params() {
+            let (k, v) = (
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            );
+            match k.as_str() {
+                "user" | "database" | "replication" => {}
+                "options" => match parse_options(&v) {
+                    Ok(opts) => settings.extend(opts),
+                    Err(bad) => {
+                        let msg =
+                            format!("invalid command-line argument for server process: {bad}");
+                        self.fatal(PgError::fatal(SqlState::SYNTAX_ERROR, msg));
+                        return;
+                    }
+                },
+                k if k.starts_with("_pq_.") => {}
+                _ => settings.push((k, v)),
+            }
+        }
+        // Reported settings the client chose (application_name, DateStyle, ...).
+        for (k, v) in &settings {
+            let v = if k.eq_ignore_ascii_case("client_encoding") && is_utf8_name(v) {
+                "UTF8"
+            } else {
+                v
+            };
+            if k == "application_name"
+                || self
+                    .parameters
+                    .iter()
+                    .any(|(p, _)| p.eq_ignore_ascii_case(k))
+            {
+                if let Some(p) = self
+                    .parameters
+                    .iter_mut()
+                    .find(|(p, _)| p.eq_ignore_ascii_case(k))
+                {
+                    p.1 = v.to_string();
+                } else {
+                    self.parameters.push((k.clone(), v.to_string()));
+                }
+            }
+        }
+        self.user = user.clone();
+        self.state = State::StartupDecision;
+        self.events.push_back(Event::Startup(Startup {
+            user,
+            database,
+            version: self.version,
+            replication,
+            settings,
+            tls: self.tls,
+            message: m,
+        }));
+    }
+
+    fn on_password(
+        &mut self,
+        msg: FrontendMessage,
+        md5_salt: Option<[u8; 4]>,
+        secret: Option<StoredSecret>,
+    ) {
+        let FrontendMessage::Password(p) = msg else {
+            self.expected_password(&msg);
+            return;
+        };
+        let user = self.user.as_bytes().to_vec();
+        let ok = match (secret, md5_salt) {
+            (None, _) => false,
+            (Some(s), Some(salt)) => s.verify_md5(&user, salt, p.password.as_bytes()).is_ok(),
+            (Some(s), None) => s.verify_cleartext(&user, p.password.as_bytes()).is_ok(),
+        };
+        if ok {
+            let _ = self.authenticated();
+        } else {
+            self.password_failed();
+        }
+    }
+
+    fn expected_password(&mut self, msg: &FrontendMessage) {
+        let t = msg.tag().unwrap_or(0);
+        let text = format!("expected password response, got message type {t}");
+        self.fatal(PgError::fatal(SqlState::PROTOCOL_VIOLATION, text));
+    }
+
+    fn on_sasl_initial(&mut self, msg: FrontendMessage, secret: Option<ScramSecret>) {
+        let FrontendMessage::SaslInitialResponse(init) = msg else {
+            self.expected_password(&msg);
+            return;
+        };
+        let cb = self.channel_binding.clone();
+        let user = self.user.as_bytes().to_vec();
+        let mock = self.mock_secret();
+        let exchange = match secret {
+            Some(s) => ScramServer::new(init.mechanism.as_bytes(), s, cb, self.rng.as_mut()),
+            None => ScramServer::doomed(
+                init.mechanism.as_bytes(),
+                &user,
+                &mock,
+                cb,
+                self.rng.as_mut(),
+            ),
+        };
+        match exchange {
+            Ok(mut ex) => {
+                let step = ex.step(init.data.as_deref());
+                self.sasl_step(step, ex);
+            }
+            Err(e) => self.sasl_error(e),
+        }
+    }
+
+    fn on_sasl(&mut self, msg: FrontendMessage, mut exchange: Box<ScramServer>) {
+        let FrontendMessage::SaslResponse(r) = msg else {
+            self.expected_password(&msg);
+            return;
+        };
+        let step = exchange.step(Some(&r.data));
+        self.sasl_step(step, *exchange);
+    }
+
+    fn sasl_step(
+        &mut self,
+        step: Result<ScramStep, crate::auth::AuthError>,
+        exchange: ScramServer,
+    ) {
+        match step {
+            Ok(ScramStep::Continue(data)) => {
+                let _ = Authentication::SaslContinue(data.into()).encode(&mut self.out);
+                self.mark_ready();
+                self.decoder.set_phase(FrontendPhase::SaslResponse);
+                self.state = State::Sasl {
+                    exchange: Box::new(exchange),
+                };
+            }
+            Ok(ScramStep::Success(data)) => {
+                let _ = Authentication::SaslFinal(data.into()).encode(&mut self.out);
+                let _ = self.authenticated();
+            }
+            Err(e) => self.sasl_error(e),
+        }
+    }
+
+    fn sasl_error(&mut self, e: crate::auth::AuthError) {
+        if e == crate::auth::AuthError::InvalidPassword {
+            self.password_failed();
+        } else {
+            self.fatal(PgError::fatal(e.sqlstate(), e.to_string()));
+        }
+    }
+
+    /// A message while authenticated and idle.
+    fn on_message(&mut self, msg: FrontendMessage) {
+        if self.discarding && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate) {
+            return;
+        }
+        match msg {
+            FrontendMessage::Query(q) => {
+                self.registry.statements.remove(&b""[..]);
+                self.registry.portals.remove(&b""[..]);
+                self.state = State::Ready(Busy::Query {
+                    columns: None,
+                    failed: false,
+                });
+                self.events.push_back(Event::Query { sql: q.sql });
+            }
+            FrontendMessage::Parse(p) => {
+                if !p.name.is_empty() && self.registry.statements.contains_key(&p.name) {
+                    let msg = format!("prepared statement \"{}\" already exists", p.name);
+                    self.extended_error(PgError::new(SqlState::DUPLICATE_PREPARED_STATEMENT, msg));
+                    return;
+                }
+                if p.name.is_empty() {
+                    self.registry.statements.remove(&b""[..]);
+                }
+                self.parsing = Some((p.name.clone(), p.query.clone()));
+                self.state = State::Ready(Busy::Parse);
+                self.events.push_back(Event::Parse {
+                    name: p.name,
+                    query: p.query,
+                    param_types: p.param_types.iter().collect(),
+                });
+            }
+            FrontendMessage::Bind(b) => self.on_bind(b),
+            FrontendMessage::Describe(d) => self.on_describe(d.target, &d.name),
+            FrontendMessage::Execute(e) => {
+                let Some(portal) = self.registry.portals.get(&e.portal) else {
+                    let msg = format!("portal \"{}\" does not exist", e.portal);
+                    self.extended_error(PgError::new(SqlState::INVALID_CURSOR_NAME, msg));
+                    return;
+                };
+                let columns = portal.columns.as_ref().map(Vec::len);
+                let max_rows = e.max_rows.max(0) as u32;
+                self.state = State::Ready(Busy::Execute {
+                    max_rows,
+                    rows: 0,
+                    columns,
+                });
+                self.events.push_back(Event::Execute {
+                    portal: e.portal,
+                    max_rows,
+                });
+            }
+            FrontendMessage::Close(c) => {
+                // Closing a name that does not exist is not an error. Closing a statement leaves
+                // its portals alone (PostgreSQL's behaviour).
+                match c.target {
+                    Target::Statement => drop(self.registry.statements.remove(&c.name)),
+                    Target::Portal => drop(self.registry.portals.remove(&c.name)),
+                }
+                let _ = BackendMessage::CloseComplete.encode(&mut self.out);
+            }
+            FrontendMessage::Sync => {
+                self.discarding = false;
+                self.ready_for_query(self.txn);
+            }
+            FrontendMessage::Flush => self.mark_ready(),
+            FrontendMessage::FunctionCall(f) => {
+                self.state = State::Ready(Busy::FunctionCall);
+                self.events.push_back(Event::FunctionCall(f));
+            }
+            FrontendMessage::Terminate => {
+                self.state = State::Closed;
+                self.events
+                    .push_back(Event::Terminated(Termination::ClientTerminated));
+            }
+            // COPY messages outside COPY: PostgreSQL ignores them (a client still sending after
+            // a failed COPY).
+            FrontendMessage::CopyData(_)
+            | FrontendMessage::CopyDone
+            | FrontendMessage::CopyFail(_) => {}
+            other => {
+                let t = other.tag().unwrap_or(0);
+                let text = format!("invalid frontend message type {t}");
+                self.fatal(PgError::fatal(SqlState::PROTOCOL_VIOLATION, text));
+            }
+        }
+    }
+
+    /// An error in the extended protocol found by the state machine: discard until Sync.
+    fn extended_error(&mut self, e: PgError) {
+        let _ = e.write(&mut self.out, tag::ERROR_RESPONSE);
+        self.discarding = true;
+    }
+
+    fn on_bind(&mut self, b: crate::message::Bind) {
+        let stmt_name = |n: &PgStr| {
+            if n.is_empty() {
+                "unnamed prepared statement".to_string()
+            } else {
+                format!("prepared statement \"{n}\"")
+            }
+        };
+        if !b.portal.is_empty() && self.registry.portals.contains_key(&b.portal) {
+            let msg = format!("cursor \"{}\" already exists", b.portal);
+            self.extended_error(PgError::new(SqlState::DUPLICATE_CURSOR, msg));
+            return;
+        }
+        if b.portal.is_empty() {
+            self.registry.portals.remove(&b""[..]);
+        }
+        let Some(stmt) = self.registry.statements.get(&b.statement) else {
+            let msg = format!("{} does not exist", stmt_name(&b.statement));
+            self.extended_error(PgError::new(SqlState::INVALID_SQL_STATEMENT_NAME, msg));
+            return;
+        };
+        if b.params.len() != stmt.param_types.len() {
+            let msg = format!(
+                "bind message supplies {} parameters, but {} requires {}",
+                b.params.len(),
+                stmt_name(&b.statement),
+                stmt.param_types.len()
+            );
+            self.extended_error(PgError::new(SqlState::PROTOCOL_VIOLATION, msg));
+            return;
+        }
+        for (i, v) in b.params.iter().enumerate() {
+            let code = b.param_formats.code_for(i);
+            if v.is_some() && Format::from_code(code).is_none() {
+                self.extended_error(PgError::new(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    format!("unsupported format code: {code}"),
+                ));
+                return;
+            }
+        }
+        let ncols = stmt.columns.as_ref().map_or(0, Vec::len);
+        let nres = b.result_formats.len();
+        if nres > 1 && nres != ncols {
+            let msg =
+                format!("bind message has {nres} result formats but query has {ncols} columns");
+            self.extended_error(PgError::new(SqlState::PROTOCOL_VIOLATION, msg));
+            return;
+        }
+        let mut columns = None;
+        if let Some(cols) = &stmt.columns {
+            let mut v = Vec::with_capacity(cols.len());
+            for (i, c) in cols.iter().enumerate() {
+                let code = b.result_formats.code_for(i);
+                let Some(f) = Format::from_code(code) else {
+                    self.extended_error(PgError::new(
+                        SqlState::INVALID_PARAMETER_VALUE,
+                        format!("unsupported format code: {code}"),
+                    ));
+                    return;
+                };
+                v.push((c.clone(), f));
+            }
+            columns = Some(v);
+        }
+        let portal = Portal {
+            statement: b.statement.clone(),
+            columns,
+            data: None,
+            bind: b,
+        };
+        self.registry
+            .portals
+            .insert(portal.bind.portal.clone(), portal);
+        let _ = BackendMessage::BindComplete.encode(&mut self.out);
+    }
+
+    fn on_describe(&mut self, target: Target, name: &PgStr) {
+        match target {
+            Target::Statement => {
+                let Some(stmt) = self.registry.statements.get(name) else {
+                    let msg = if name.is_empty() {
+                        "unnamed prepared statement does not exist".to_string()
+                    } else {
+                        format!("prepared statement \"{name}\" does not exist")
+                    };
+                    self.extended_error(PgError::new(SqlState::INVALID_SQL_STATEMENT_NAME, msg));
+                    return;
+                };
+                let _ = ParameterDescription::write(&mut self.out, &stmt.param_types);
+                match &stmt.columns {
+                    Some(cols) => {
+                        let _ =
+                            RowDescription::write(&mut self.out, cols.iter().map(|c| c.field(0)));
+                    }
+                    None => {
+                        let _ = BackendMessage::NoData.encode(&mut self.out);
+                    }
+                }
+            }
+            Target::Portal => {
+                let Some(portal) = self.registry.portals.get(name) else {
+                    let msg = format!("portal \"{name}\" does not exist");
+                    self.extended_error(PgError::new(SqlState::INVALID_CURSOR_NAME, msg));
+                    return;
+                };
+                match &portal.columns {
+                    Some(cols) => {
+                        let _ = RowDescription::write(
+                            &mut self.out,
+                            cols.iter().map(|(c, f)| c.field(f.code())),
+                        );
+                    }
+                    None => {
+                        let _ = BackendMessage::NoData.encode(&mut self.out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_copy_in(&mut self, msg: FrontendMessage, simple: bool) {
+        match msg {
+            FrontendMessage::CopyData(d) => self.events.push_back(Event::CopyData(d.data)),
+            FrontendMessage::CopyDone => {
+                self.state = State::Ready(Busy::CopyInDone { simple });
+                self.events.push_back(Event::CopyDone);
+            }
+            FrontendMessage::CopyFail(f) => {
+                let text = format!("COPY from stdin failed: {}", f.message);
+                let _ = PgError::new(SqlState::QUERY_CANCELED, text)
+                    .write(&mut self.out, tag::ERROR_RESPONSE);
+                self.events
+                    .push_back(Event::CopyFail { message: f.message });
+                self.copy_in_failed(simple);
+            }
+            // What a client may send during COPY without noticing it.
+            FrontendMessage::Flush | FrontendMessage::Sync => {}
+            other => {
+                let t = other.tag().unwrap_or(0);
+                let text = format!("unexpected message type 0x{t:02X} during COPY from stdin");
+                let _ = PgError::new(SqlState::PROTOCOL_VIOLATION, text)
+                    .write(&mut self.out, tag::ERROR_RESPONSE);
+                self.events.push_back(Event::CopyFail {
+                    message: PgStr::from_static("protocol violation"),
+                });
+                self.copy_in_failed(simple);
+            }
+        }
+    }
+
+    /// COPY FROM STDIN ended in an error (already written).
+    fn copy_in_failed(&mut self, simple: bool) {
+        if simple {
+            self.ready_for_query(self.after_error_status());
+        } else {
+            self.discarding = true;
+            self.state = State::Ready(Busy::Idle);
+        }
+    }
+}
+
+fn parse_bool(v: &[u8]) -> Option<bool> {
+    match v {
+        b"1" | b"t" | b"true" | b"on" | b"y" | b"yes" => Some(true),
+        b"0" | b"f" | b"false" | b"off" | b"n" | b"no" => Some(false),
+        _ => None,
+    }
+}
+
+fn is_utf8_name(v: &str) -> bool {
+    let n: String = v
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    n == "utf8" || n == "unicode"
+}
+
+/// Splits the `options` startup parameter as PostgreSQL does (whitespace separates arguments,
+/// a backslash escapes the next character) and reads `-c name=value`, `-cname=value` and
+/// `--name=value`; returns the offending argument otherwise.
+fn parse_options(options: &str) -> Result<Vec<(String, String)>, String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut chars = options.chars();
+    let mut in_arg = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_arg = true;
+            }
+            c if c.is_whitespace() => {
+                if in_arg {
+                    args.push(std::mem::take(&mut cur));
+                    in_arg = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                in_arg = true;
+            }
+        }
+    }
+    if in_arg {
+        args.push(cur);
+    }
+    let mut out = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let setting = if a == "-c" {
+            it.next().ok_or_else(|| a.clone())?
+        } else if let Some(rest) = a.strip_prefix("-c") {
+            rest.to_string()
+        } else if let Some(rest) = a.strip_prefix("--") {
+            rest.to_string()
+        } else {
+            return Err(a);
+        };
+        let (k, v) = setting.split_once('=').ok_or_else(|| setting.clone())?;
+        out.push((k.replace('-', "_"), v.to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_options;
+
+    #[test]
+    fn options_are_split_as_postgres_splits_them() {
+        assert_eq!(
+            parse_options("-c search_path=a,b --work-mem=64kB -cgeqo=off -c x=a\\ b").unwrap(),
+            [
+                ("search_path".to_string(), "a,b".to_string()),
+                ("work_mem".into(), "64kB".into()),
+                ("geqo".into(), "off".into()),
+                ("x".into(), "a b".into())
+            ]
+        );
+        assert_eq!(parse_options("-B 100"), Err("-B".into()));
+        assert_eq!(parse_options(""), Ok(vec![]));
+    }
+}
