@@ -174,6 +174,9 @@ pub struct Connection<S = (), P = ()> {
     discarding: bool,
     /// The statement a Parse event is creating (name, query).
     parsing: Option<(PgStr, PgStr)>,
+    /// `process` is running (answers made while it runs must not start it again: a pipeline of
+    /// many Syncs would otherwise recurse once per message).
+    processing: bool,
     auth_deadline: Option<Instant>,
     /// The application asked to wait for the driver's time (idle timers to anchor).
     idle_timeout: Option<Duration>,
@@ -227,6 +230,7 @@ impl<S, P> Connection<S, P> {
             txn: TransactionStatus::Idle,
             discarding: false,
             parsing: None,
+            processing: false,
             auth_deadline,
             idle_timeout: None,
             idle_in_transaction_timeout: None,
@@ -245,14 +249,8 @@ impl<S, P> Connection<S, P> {
         if matches!(self.state, State::Closed) {
             return;
         }
-        if matches!(self.state, State::TlsDecision | State::TlsHandshake) && !data.is_empty() {
-            // Bytes pipelined after SSLRequest, before the handshake: CVE-2021-23214.
-            self.fatal(PgError::fatal(
-                SqlState::PROTOCOL_VIOLATION,
-                "received unencrypted data after SSL request",
-            ));
-            return;
-        }
+        // Bytes that arrive before TLS is decided are kept; accept_tls refuses them
+        // (CVE-2021-23214), decline_tls goes on with them.
         self.input.extend_from_slice(data);
         self.process();
     }
@@ -516,7 +514,10 @@ impl<S, P> Connection<S, P> {
     /// Starts a result set of a simple query (RowDescription, all columns in text).
     pub fn row_description(&mut self, columns: &[Column]) -> Result<(), ApiError> {
         match self.busy() {
-            Some(Busy::Query { failed: false, .. }) => {}
+            Some(Busy::Query {
+                columns: None,
+                failed: false,
+            }) => {}
             _ => return Err(self.unexpected("row_description")),
         }
         RowDescription::write(&mut self.out, columns.iter().map(|c| c.field(0)))?;
@@ -636,7 +637,7 @@ impl<S, P> Connection<S, P> {
         }
         let next = match self.busy() {
             Some(
-                Busy::Query { .. }
+                Busy::Query { failed: false, .. }
                 | Busy::CopyIn { simple: true }
                 | Busy::CopyInDone { simple: true },
             ) => Busy::Query {
@@ -995,7 +996,7 @@ impl<S, P> Connection<S, P> {
     }
 
     fn flush_deferred_if_idle(&mut self) {
-        if self.busy() == Some(Busy::Idle) && self.input.is_empty() {
+        if self.busy() == Some(Busy::Idle) {
             self.out.extend_from_slice(&self.deferred);
             self.deferred.clear();
             self.mark_ready();
@@ -1070,6 +1071,15 @@ impl<S, P> Connection<S, P> {
 
     /// Handles input until a request needs the application or the input runs out.
     fn process(&mut self) {
+        if self.processing {
+            return;
+        }
+        self.processing = true;
+        self.process_inner();
+        self.processing = false;
+    }
+
+    fn process_inner(&mut self) {
         loop {
             let can = matches!(
                 self.state,
