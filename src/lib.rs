@@ -6,64 +6,78 @@
 //!
 //! # A driving loop
 //!
-//! The message layer splits bytes into typed messages as they arrive. Here a server reads a
-//! client's startup packet and a query, fed in arbitrary pieces as a socket would deliver them,
-//! and answers with a complete result:
+//! A complete PostgreSQL-compatible server on a blocking socket, one thread per connection:
+//! bytes go in with `handle_input`, events come out with `poll_event` and are answered, and
+//! bytes to send come out with `poll_transmit`. psql can talk to it.
 //!
-//! ```
-//! use bytes::BytesMut;
-//! use pgproto::message::{
-//!     BackendMessage, CommandComplete, DataRow, FieldDescription, FrontendDecoder,
-//!     FrontendMessage, ProtocolVersion, Query, RowDescription, StartupMessage,
-//!     TransactionStatus,
-//! };
+//! ```no_run
+//! use std::io::{Read, Write};
+//! use std::net::{TcpListener, TcpStream};
+//! use std::time::Instant;
 //!
-//! // What a client would send (normally: bytes read from a socket).
-//! let mut wire = BytesMut::new();
-//! StartupMessage::write(&mut wire, ProtocolVersion::V3_0, [("user", "alice")]).unwrap();
-//! Query::write(&mut wire, "SELECT 1").unwrap();
+//! use pgproto::message::TransactionStatus;
+//! use pgproto::server::{Auth, Column, Config, Connection, Event, PgError};
+//! use pgproto::types::oid;
+//! use pgproto::SqlState;
 //!
-//! let mut decoder = FrontendDecoder::new();
-//! let mut input = BytesMut::new();
-//! let mut output = BytesMut::new();
-//! for chunk in wire.chunks(3) {
-//!     input.extend_from_slice(chunk); // a read from the socket
-//!     while let Some(msg) = decoder.decode(&mut input).expect("valid input") {
-//!         match msg {
-//!             FrontendMessage::Startup(m) => {
-//!                 assert_eq!(m.user(), Some(&b"alice"[..]));
-//!                 pgproto::message::Authentication::Ok.encode(&mut output).unwrap();
-//!                 BackendMessage::ReadyForQuery(TransactionStatus::Idle).encode(&mut output).unwrap();
-//!             }
-//!             FrontendMessage::Query(q) => {
-//!                 assert_eq!(q.sql, "SELECT 1");
-//!                 let col = FieldDescription {
-//!                     name: b"?column?", table_oid: 0, column_id: 0, type_oid: 23,
-//!                     type_size: 4, type_modifier: -1, format: 0,
-//!                 };
-//!                 RowDescription::write(&mut output, [col]).unwrap();
-//!                 DataRow::write(&mut output, [Some(&b"1"[..])]).unwrap();
-//!                 CommandComplete::write(&mut output, "SELECT 1").unwrap();
-//!                 BackendMessage::ReadyForQuery(TransactionStatus::Idle).encode(&mut output).unwrap();
-//!             }
-//!             other => panic!("unexpected {other:?}"),
+//! fn serve(mut sock: TcpStream, process_id: i32) -> std::io::Result<()> {
+//!     let mut config = Config::default();
+//!     config.process_id = process_id;
+//!     let mut conn: Connection = Connection::new(config, Instant::now());
+//!     let mut buf = [0u8; 16 * 1024];
+//!     loop {
+//!         while let Some(event) = conn.poll_event() {
+//!             let answer = match event {
+//!                 Event::TlsRequested => conn.decline_tls(),
+//!                 Event::Startup(_) => conn.authenticate(Auth::Trust),
+//!                 Event::Query { sql } if sql.as_bytes().eq_ignore_ascii_case(b"select 1") => {
+//!                     conn.row_description(&[Column::new("?column?", oid::INT4)])
+//!                         .and_then(|()| conn.write_row(|row| row.int(1)))
+//!                         .and_then(|()| conn.command_complete("SELECT 1"))
+//!                         .and_then(|()| conn.query_done(TransactionStatus::Idle))
+//!                 }
+//!                 Event::Query { .. } => conn
+//!                     .error(PgError::new(SqlState::SYNTAX_ERROR, "only SELECT 1 here"))
+//!                     .and_then(|()| conn.query_done(TransactionStatus::Idle)),
+//!                 Event::Terminated(_) => return Ok(()),
+//!                 _ => Ok(()),
+//!             };
+//!             answer.expect("answers follow the protocol");
+//!         }
+//!         while let Some(bytes) = conn.poll_transmit() {
+//!             sock.write_all(&bytes)?;
+//!         }
+//!         if conn.is_closed() {
+//!             return Ok(());
+//!         }
+//!         match sock.read(&mut buf)? {
+//!             0 => conn.handle_eof(Instant::now()),
+//!             n => conn.handle_input(Instant::now(), &buf[..n]),
 //!         }
 //!     }
 //! }
-//! // `output` holds the bytes to write back. The client side reads them the same way:
-//! let mut client = pgproto::message::BackendDecoder::new();
-//! let mut seen = Vec::new();
-//! while let Some(msg) = client.decode(&mut output).expect("valid output") {
-//!     if let BackendMessage::DataRow(row) = &msg {
-//!         assert_eq!(row.values().collect::<Vec<_>>(), [Some(&b"1"[..])]);
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let listener = TcpListener::bind("127.0.0.1:5433")?;
+//!     for (pid, sock) in (1..).zip(listener.incoming()) {
+//!         let sock = sock?;
+//!         std::thread::spawn(move || serve(sock, pid));
 //!     }
-//!     seen.push(msg);
+//!     Ok(())
 //! }
-//! assert_eq!(seen.len(), 6); // AuthenticationOk, ReadyForQuery, T, D, C, ReadyForQuery
 //! ```
 //!
-//! Layers: [`message`] (typed frames, codecs, limits) is the foundation; [`sqlstate`] names the
-//! error codes every layer maps its failures to.
+//! examples/blocking.rs is the same loop with TLS, every authentication method, timers,
+//! notifications between sessions and cancellation.
+//!
+//! # Layers
+//!
+//! - [`message`]: every message of protocol 3.0 and 3.2, zero-copy decoders for both
+//!   directions with PostgreSQL's limits, encoders.
+//! - [`auth`]: SCRAM-SHA-256(-PLUS), MD5 and cleartext exchanges for both sides.
+//! - [`types`]: text and binary encodings of the core types, arrays, binary COPY, the row writer.
+//! - [`server`]: the backend connection state machine.
+//! - [`sqlstate`]: the error codes every layer maps its failures to.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
