@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: installs and starts the real peers the interop tests need
-# (PostgreSQL 15 from Debian with psql, PostgreSQL 18 from npm), checks formatting, lints and
+# (PostgreSQL 15 from Debian with psql and pgbench, PostgreSQL 18 from npm, psycopg 3,
+# asyncpg, node-postgres, pgjdbc), checks formatting, lints and
 # docs, runs `cargo test` with the interop tests enabled, then fuzzes each decoder and exchange
 # for a bounded time. CI (.ci/run) calls this.
 set -euo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 scripts/pg.sh 15
 scripts/pg.sh 18
+scripts/clients.sh
 export PGPROTO_INTEROP=1
 export PGPROTO_PG15_PORT=${PGPROTO_PG15_PORT:-54315}
 export PGPROTO_PG18_PORT=${PGPROTO_PG18_PORT:-54318}
