@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use bytes::BytesMut;
-use pgproto::message::{BackendDecoder, BackendMessage, FrontendMessage, ProtocolVersion, StartupMessage};
+use pgproto::message::{
+    BackendDecoder, BackendMessage, FrontendMessage, ProtocolVersion, StartupMessage,
+};
 use pgproto::server::{Auth, Config, Connection, Event};
 
 fn ready_connection(now: Instant) -> Connection {

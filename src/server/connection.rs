@@ -111,19 +111,21 @@ enum Busy {
 /// in as `now`) and draws randomness only from its [`RandomSource`].
 ///
 /// Requests are answered in order: the connection emits the next event that needs an answer
-/// only after the previous one was answered, and checks every answer against the protocol
-/// (a data row without a description, a second completion, an answer when nothing was asked
-/// are [`ApiError`]s and leave the output untouched).
+/// only after the previous one was answered, and an answer is only accepted once its event has
+/// been polled. Answers take effect at the next poll: set the transaction status with
+/// [`set_transaction_status`](Self::set_transaction_status) any time before polling again.
+/// Every answer is checked against the protocol (a data row without a description, a second
+/// completion, an answer when nothing was asked are [`ApiError`]s and leave the output
+/// untouched).
 ///
 /// `S` is the application's data for each prepared statement, `P` for each portal; they are
 /// dropped when PostgreSQL would drop the statement or portal.
 ///
 /// ```
 /// use std::time::Instant;
-/// use pgproto::server::{Auth, Config, Connection, Event};
-/// use pgproto::message::{ProtocolVersion, StartupMessage, Query};
+/// use pgproto::server::{Auth, Column, Config, Connection, Event};
+/// use pgproto::message::{ProtocolVersion, Query, StartupMessage, TransactionStatus};
 /// use pgproto::types::oid;
-/// use pgproto::server::Column;
 ///
 /// let now = Instant::now();
 /// let mut conn: Connection = Connection::new(Config::default(), now);
@@ -140,7 +142,7 @@ enum Busy {
 ///             conn.row_description(&[Column::new("?column?", oid::INT4)]).unwrap();
 ///             conn.data_row([Some(&b"1"[..])]).unwrap();
 ///             conn.command_complete("SELECT 1").unwrap();
-///             conn.query_done(pgproto::message::TransactionStatus::Idle).unwrap();
+///             conn.query_done(TransactionStatus::Idle).unwrap();
 ///         }
 ///         _ => {}
 ///     }
@@ -158,30 +160,43 @@ pub struct Connection<S = (), P = ()> {
     out: BytesMut,
     /// Bytes at the front of `out` offered to the driver.
     ready: usize,
-    /// Notifications and parameter changes held back until the session is idle.
-    deferred: BytesMut,
+    /// ParameterStatus messages held back until the next ReadyForQuery.
+    deferred_params: BytesMut,
+    /// Notifications held back until the session is idle outside a transaction.
+    deferred_notifies: BytesMut,
     events: VecDeque<Event>,
+    /// An event that needs an answer has not been polled yet.
+    undelivered: bool,
     state: State,
     version: ProtocolVersion,
     tls: bool,
+    direct_tls: bool,
+    ssl_done: bool,
+    gss_done: bool,
+    /// A startup packet was received (the auth timeout then ends with a FATAL, not silently).
+    started: bool,
     channel_binding: Option<Vec<u8>>,
     user: PgStr,
     secret_key: Vec<u8>,
     parameters: Vec<(String, String)>,
+    /// An error PostgreSQL reports only after authentication (a bad `options` value).
+    after_auth_error: Option<PgError>,
     registry: Registry<S, P>,
     txn: TransactionStatus,
     /// Discarding extended-query messages until Sync, after an error.
     discarding: bool,
     /// The statement a Parse event is creating (name, query).
     parsing: Option<(PgStr, PgStr)>,
-    /// `process` is running (answers made while it runs must not start it again: a pipeline of
-    /// many Syncs would otherwise recurse once per message).
+    /// `process` is running.
     processing: bool,
+    /// Nothing has arrived since the last ReadyForQuery: the session is idle in PostgreSQL's
+    /// sense (a half-sent batch is not).
+    at_ready: bool,
     auth_deadline: Option<Instant>,
-    /// The application asked to wait for the driver's time (idle timers to anchor).
     idle_timeout: Option<Duration>,
     idle_in_transaction_timeout: Option<Duration>,
     idle_deadline: Option<Instant>,
+    /// An idle timer waits for the driver's next notion of the time to start.
     idle_pending: bool,
     now: Instant,
 }
@@ -218,19 +233,27 @@ impl<S, P> Connection<S, P> {
             input: BytesMut::new(),
             out: BytesMut::new(),
             ready: 0,
-            deferred: BytesMut::new(),
+            deferred_params: BytesMut::new(),
+            deferred_notifies: BytesMut::new(),
             events: VecDeque::new(),
+            undelivered: false,
             state: State::Startup,
             version: ProtocolVersion::V3_0,
             tls: false,
+            direct_tls: false,
+            ssl_done: false,
+            gss_done: false,
+            started: false,
             channel_binding: None,
             user: PgStr::EMPTY,
             secret_key: Vec::new(),
+            after_auth_error: None,
             registry: Registry::default(),
             txn: TransactionStatus::Idle,
             discarding: false,
             parsing: None,
             processing: false,
+            at_ready: false,
             auth_deadline,
             idle_timeout: None,
             idle_in_transaction_timeout: None,
@@ -249,8 +272,15 @@ impl<S, P> Connection<S, P> {
         if matches!(self.state, State::Closed) {
             return;
         }
-        // Bytes that arrive before TLS is decided are kept; accept_tls refuses them
-        // (CVE-2021-23214), decline_tls goes on with them.
+        if matches!(self.state, State::TlsHandshake) && !data.is_empty() {
+            // Plaintext before the handshake finished: CVE-2021-23214.
+            self.fatal(PgError::fatal(
+                SqlState::PROTOCOL_VIOLATION,
+                "received unencrypted data after SSL request",
+            ));
+            return;
+        }
+        // Bytes that arrive while TLS is being decided are kept: accept_tls refuses them.
         self.input.extend_from_slice(data);
         self.process();
     }
@@ -275,16 +305,22 @@ impl<S, P> Connection<S, P> {
         if let Some(deadline) = self.auth_deadline
             && now >= deadline
         {
-            self.fatal(PgError::fatal(
+            let (code, message) = (
                 SqlState::QUERY_CANCELED,
                 "canceling authentication due to timeout",
-            ));
+            );
+            if self.started {
+                self.fatal(PgError::fatal(code, message));
+            } else {
+                // Before a startup packet PostgreSQL closes without a word (the client may not
+                // even be speaking the protocol, or be mid-handshake).
+                self.close_silently(code, message);
+            }
             return;
         }
         if let Some(deadline) = self.idle_deadline
             && now >= deadline
             && matches!(self.state, State::Ready(Busy::Idle))
-            && self.input.is_empty()
         {
             let err = if self.txn == TransactionStatus::Idle {
                 PgError::fatal(
@@ -314,21 +350,31 @@ impl<S, P> Connection<S, P> {
         self.tls = true;
         self.channel_binding = server_certificate.and_then(|c| tls_server_end_point(c).ok());
         self.state = State::Startup;
-        self.process();
         Ok(())
     }
 
     // ----- outputs -----------------------------------------------------------------------
 
-    /// The next event, in wire order.
+    /// The next event, in wire order. Polling also carries out the answers given so far and
+    /// reads on in the input.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        if self.events.is_empty() {
+            self.process();
+        }
+        let e = self.events.pop_front()?;
+        if needs_answer(&e) {
+            self.undelivered = false;
+        }
+        Some(e)
     }
 
     /// Bytes to write to the client, if any are ready. They are offered at Sync/ReadyForQuery,
-    /// Flush, each authentication step, notifications while idle, errors that end the session,
-    /// and when the buffer passes [`Config::flush_threshold`].
+    /// Flush, each authentication step, errors and notices (as PostgreSQL flushes them),
+    /// notifications while idle, and when the buffer passes [`Config::flush_threshold`].
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.events.is_empty() {
+            self.process();
+        }
         if self.ready == 0 {
             return None;
         }
@@ -356,7 +402,7 @@ impl<S, P> Connection<S, P> {
     }
 
     /// Whether buffered output exceeds [`Config::max_output`]: stop producing rows until the
-    /// driver has written what [`poll_transmit`](Self::poll_transmit) gives.
+    /// driver has written what [`poll_transmit`](Self::poll_transmit) gives (it always has it).
     pub fn output_full(&self) -> bool {
         self.out.len() > self.config.max_output
     }
@@ -384,18 +430,19 @@ impl<S, P> Connection<S, P> {
         (self.config.process_id, &self.secret_key)
     }
 
-    /// The transaction status last reported.
+    /// The transaction status: as last set, and `Failed` after an error inside a transaction
+    /// block (the application should refuse statements other than ROLLBACK with 25P02 then).
     pub fn transaction_status(&self) -> TransactionStatus {
         self.txn
     }
 
-    /// A prepared statement.
+    /// A prepared statement, by name.
     pub fn statement(&self, name: &[u8]) -> Option<&Statement<S>> {
-        self.registry.statements.get(name)
+        self.registry.statement(name)
     }
 
-    /// A portal (in particular the one an [`Event::Execute`] names: its statement, parameters
-    /// and result formats).
+    /// A portal (in particular the one an [`Event::Execute`] names: its parameters and result
+    /// formats).
     pub fn portal(&self, name: &[u8]) -> Option<&Portal<P>> {
         self.registry.portals.get(name)
     }
@@ -405,11 +452,17 @@ impl<S, P> Connection<S, P> {
         self.registry.portals.get_mut(name)
     }
 
+    /// The statement a portal was bound to, even if it has since been closed or replaced.
+    pub fn portal_statement(&self, portal: &[u8]) -> Option<&Statement<S>> {
+        let id = self.registry.portals.get(portal)?.statement_id;
+        self.registry.by_id(id)
+    }
+
     // ----- answers: startup --------------------------------------------------------------
 
     /// Answers [`Event::TlsRequested`]: `S`, then the driver runs the TLS handshake.
     pub fn accept_tls(&mut self) -> Result<(), ApiError> {
-        if !matches!(self.state, State::TlsDecision) {
+        if !matches!(self.state, State::TlsDecision) || self.undelivered {
             return Err(self.unexpected("accept_tls"));
         }
         if !self.input.is_empty() {
@@ -427,25 +480,21 @@ impl<S, P> Connection<S, P> {
 
     /// Answers [`Event::TlsRequested`]: `N`; the client goes on in plaintext (or gives up).
     pub fn decline_tls(&mut self) -> Result<(), ApiError> {
-        if !matches!(self.state, State::TlsDecision) {
+        if !matches!(self.state, State::TlsDecision) || self.undelivered {
             return Err(self.unexpected("decline_tls"));
         }
         BackendMessage::SslResponse { accepted: false }.encode(&mut self.out)?;
         self.mark_ready();
         self.state = State::Startup;
-        self.process();
+        self.refuse_pipelined_after_encryption_request(false);
         Ok(())
     }
 
     /// Answers [`Event::Startup`] with how to authenticate the user.
     pub fn authenticate(&mut self, auth: Auth) -> Result<(), ApiError> {
-        if !matches!(self.state, State::StartupDecision) {
+        if !matches!(self.state, State::StartupDecision) || self.undelivered {
             return Err(self.unexpected("authenticate"));
         }
-        let scram = |secret: Option<StoredSecret>, me: &mut Self| {
-            let mock = me.mock_secret();
-            secret.and_then(|s| s.to_scram(me.user.as_bytes(), &mock))
-        };
         match auth {
             Auth::Trust => return self.authenticated(),
             Auth::Cleartext(secret) => {
@@ -460,7 +509,10 @@ impl<S, P> Connection<S, P> {
             Auth::Md5(secret) => {
                 let salt = match md5_salt(self.rng.as_mut()) {
                     Ok(s) => s,
-                    Err(e) => return self.auth_failed(e.sqlstate(), &e.to_string()),
+                    Err(e) => {
+                        self.fatal(PgError::fatal(e.sqlstate(), e.to_string()));
+                        return Ok(());
+                    }
                 };
                 Authentication::Md5Password { salt }.encode(&mut self.out)?;
                 self.decoder.set_phase(FrontendPhase::Password);
@@ -470,8 +522,9 @@ impl<S, P> Connection<S, P> {
                 };
             }
             Auth::Scram(secret) => {
-                let s = scram(secret, self);
-                return self.start_sasl(s);
+                let mock = self.mock_secret();
+                let secret = secret.and_then(|s| s.to_scram(self.user.as_bytes(), &mock));
+                return self.start_sasl(secret);
             }
         }
         self.mark_ready();
@@ -480,7 +533,7 @@ impl<S, P> Connection<S, P> {
 
     /// Answers [`Event::Startup`] by refusing the session with `error` (sent as FATAL).
     pub fn reject(&mut self, error: PgError) -> Result<(), ApiError> {
-        if !matches!(self.state, State::StartupDecision) {
+        if !matches!(self.state, State::StartupDecision) || self.undelivered {
             return Err(self.unexpected("reject"));
         }
         self.fatal(PgError {
@@ -490,9 +543,12 @@ impl<S, P> Connection<S, P> {
         Ok(())
     }
 
-    /// Sets a run-time parameter and reports it with ParameterStatus (now if the session is
-    /// idle, else before the next ReadyForQuery; during startup, with the others).
+    /// Sets a run-time parameter and reports it with ParameterStatus (before the next
+    /// ReadyForQuery, as PostgreSQL reports changed settings; during startup, with the others).
     pub fn set_parameter(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
+        if matches!(self.state, State::Closed) {
+            return Err(ApiError::Closed);
+        }
         if let Some(p) = self
             .parameters
             .iter_mut()
@@ -503,8 +559,12 @@ impl<S, P> Connection<S, P> {
             self.parameters.push((name.to_string(), value.to_string()));
         }
         if matches!(self.state, State::Ready(_)) {
-            ParameterStatus::write(&mut self.deferred, name, value)?;
-            self.flush_deferred_if_idle();
+            ParameterStatus::write(&mut self.deferred_params, name, value)?;
+            if self.at_ready {
+                self.out.extend_from_slice(&self.deferred_params);
+                self.deferred_params.clear();
+                self.mark_ready();
+            }
         }
         Ok(())
     }
@@ -513,7 +573,7 @@ impl<S, P> Connection<S, P> {
 
     /// Starts a result set of a simple query (RowDescription, all columns in text).
     pub fn row_description(&mut self, columns: &[Column]) -> Result<(), ApiError> {
-        match self.busy() {
+        match self.answering() {
             Some(Busy::Query {
                 columns: None,
                 failed: false,
@@ -535,7 +595,7 @@ impl<S, P> Connection<S, P> {
         I::IntoIter: ExactSizeIterator,
     {
         let values = values.into_iter();
-        self.check_row(values.len())?;
+        self.check_row(Some(values.len()))?;
         DataRow::write(&mut self.out, values)?;
         self.row_written();
         Ok(())
@@ -547,15 +607,13 @@ impl<S, P> Connection<S, P> {
     where
         F: FnOnce(&mut RowWriter<'_>) -> Result<(), crate::types::ValueError>,
     {
-        let expected = self.check_row(usize::MAX)?;
+        let expected = self.check_row(None)?;
         let start = self.out.len();
         let mut w = RowWriter::begin(&mut self.out);
         fill(&mut w)?;
         let n = w.columns();
         w.finish()?;
-        if let Some(expected) = expected
-            && n != expected
-        {
+        if n != expected {
             self.out.truncate(start);
             return Err(ApiError::ColumnCount { expected, got: n });
         }
@@ -566,34 +624,35 @@ impl<S, P> Connection<S, P> {
     /// Ends the current statement (simple query) or Execute with a command tag such as
     /// `SELECT 3`, `INSERT 0 1`, `CREATE TABLE`; also completes a COPY.
     pub fn command_complete(&mut self, tag: &str) -> Result<(), ApiError> {
-        let next = match self.busy() {
-            Some(Busy::Query { failed: false, .. }) | Some(Busy::CopyInDone { simple: true }) => {
-                Busy::Query {
-                    columns: None,
-                    failed: false,
-                }
-            }
-            Some(Busy::CopyOutDone { simple: true }) => Busy::Query {
+        let next = match self.answering() {
+            Some(
+                Busy::Query { failed: false, .. }
+                | Busy::CopyInDone { simple: true }
+                | Busy::CopyOutDone { simple: true },
+            ) => Busy::Query {
                 columns: None,
                 failed: false,
             },
-            Some(Busy::Execute { .. })
-            | Some(Busy::CopyInDone { simple: false })
-            | Some(Busy::CopyOutDone { simple: false }) => Busy::Idle,
+            Some(
+                Busy::Execute { .. }
+                | Busy::CopyInDone { simple: false }
+                | Busy::CopyOutDone { simple: false },
+            ) => Busy::Idle,
             _ => return Err(self.unexpected("command_complete")),
         };
         CommandComplete::write(&mut self.out, tag)?;
         self.state = State::Ready(next);
-        if next == Busy::Idle {
-            self.process();
-        }
+        self.flush_if_large();
         Ok(())
     }
 
     /// Answers an empty query string (EmptyQueryResponse), in a simple query or Execute.
     pub fn empty_query(&mut self) -> Result<(), ApiError> {
-        let next = match self.busy() {
-            Some(Busy::Query { failed: false, .. }) => Busy::Query {
+        let next = match self.answering() {
+            Some(Busy::Query {
+                columns: None,
+                failed: false,
+            }) => Busy::Query {
                 columns: None,
                 failed: false,
             },
@@ -602,16 +661,13 @@ impl<S, P> Connection<S, P> {
         };
         BackendMessage::EmptyQueryResponse.encode(&mut self.out)?;
         self.state = State::Ready(next);
-        if next == Busy::Idle {
-            self.process();
-        }
         Ok(())
     }
 
     /// Answers Execute when its row limit is reached (PortalSuspended); the client may Execute
     /// the portal again for more.
     pub fn portal_suspended(&mut self) -> Result<(), ApiError> {
-        match self.busy() {
+        match self.answering() {
             Some(Busy::Execute { max_rows, rows, .. }) if max_rows > 0 && rows == max_rows => {}
             Some(Busy::Execute { max_rows, rows, .. }) => {
                 return Err(ApiError::NotSuspended {
@@ -623,63 +679,62 @@ impl<S, P> Connection<S, P> {
         }
         BackendMessage::PortalSuspended.encode(&mut self.out)?;
         self.state = State::Ready(Busy::Idle);
-        self.process();
         Ok(())
     }
 
     /// Sends an ERROR (or FATAL, which ends the session) answering the current request: in a
     /// simple query the rest of it is skipped (call [`query_done`](Self::query_done) next); in
-    /// the extended protocol everything up to Sync is discarded.
+    /// the extended protocol everything up to Sync is discarded. Inside a transaction block the
+    /// transaction is marked failed.
     pub fn error(&mut self, error: PgError) -> Result<(), ApiError> {
+        let Some(busy) = self.answering() else {
+            return Err(self.unexpected("error"));
+        };
         if error.severity == Severity::Fatal {
             self.fatal(error);
             return Ok(());
         }
-        let next = match self.busy() {
-            Some(
-                Busy::Query { failed: false, .. }
-                | Busy::CopyIn { simple: true }
-                | Busy::CopyInDone { simple: true },
-            ) => Busy::Query {
+        let next = match busy {
+            Busy::Query { failed: false, .. }
+            | Busy::CopyIn { simple: true }
+            | Busy::CopyInDone { simple: true }
+            | Busy::CopyOut { simple: true }
+            | Busy::CopyOutDone { simple: true } => Some(Busy::Query {
                 columns: None,
                 failed: true,
-            },
-            Some(Busy::CopyOut { simple: true } | Busy::CopyOutDone { simple: true }) => {
-                Busy::Query {
-                    columns: None,
-                    failed: true,
-                }
-            }
-            Some(Busy::FunctionCall) => {
-                error.write(&mut self.out, tag::ERROR_RESPONSE)?;
-                self.ready_for_query(self.after_error_status());
-                return Ok(());
-            }
-            Some(
-                Busy::Parse
-                | Busy::Execute { .. }
-                | Busy::CopyIn { simple: false }
-                | Busy::CopyInDone { simple: false }
-                | Busy::CopyOut { simple: false }
-                | Busy::CopyOutDone { simple: false },
-            ) => {
-                self.discarding = true;
-                Busy::Idle
-            }
-            _ => return Err(self.unexpected("error")),
+            }),
+            Busy::FunctionCall => None,
+            Busy::Parse
+            | Busy::Execute { .. }
+            | Busy::CopyIn { simple: false }
+            | Busy::CopyInDone { simple: false }
+            | Busy::CopyOut { simple: false }
+            | Busy::CopyOutDone { simple: false } => Some(Busy::Idle),
+            Busy::Query { failed: true, .. } | Busy::Idle => return Err(self.unexpected("error")),
         };
         error.write(&mut self.out, tag::ERROR_RESPONSE)?;
-        self.state = State::Ready(next);
-        if next == Busy::Idle {
-            self.process();
+        self.mark_ready();
+        self.txn = self.after_error_status();
+        if matches!(busy, Busy::CopyIn { .. } | Busy::CopyInDone { .. }) {
+            // The rest of the COPY data is ignored.
+            self.events
+                .retain(|e| !matches!(e, Event::CopyData(_) | Event::CopyDone));
+        }
+        match next {
+            None => self.ready_for_query(self.txn),
+            Some(Busy::Idle) => {
+                self.discarding = true;
+                self.state = State::Ready(Busy::Idle);
+            }
+            Some(b) => self.state = State::Ready(b),
         }
         Ok(())
     }
 
     /// Ends a simple query with ReadyForQuery and the transaction status after it.
     pub fn query_done(&mut self, status: TransactionStatus) -> Result<(), ApiError> {
-        match self.busy() {
-            Some(Busy::Query { .. }) => {}
+        match self.answering() {
+            Some(Busy::Query { columns: None, .. }) => {}
             _ => return Err(self.unexpected("query_done")),
         }
         self.ready_for_query(status);
@@ -694,14 +749,14 @@ impl<S, P> Connection<S, P> {
         columns: Option<Vec<Column>>,
         data: S,
     ) -> Result<(), ApiError> {
-        if self.busy() != Some(Busy::Parse) {
+        if self.answering() != Some(Busy::Parse) {
             return Err(self.unexpected("parse_complete"));
         }
         let Some((name, query)) = self.parsing.take() else {
             return Err(self.unexpected("parse_complete"));
         };
         BackendMessage::ParseComplete.encode(&mut self.out)?;
-        self.registry.statements.insert(
+        self.registry.insert_statement(
             name,
             Statement {
                 query,
@@ -711,13 +766,12 @@ impl<S, P> Connection<S, P> {
             },
         );
         self.state = State::Ready(Busy::Idle);
-        self.process();
         Ok(())
     }
 
     /// Answers a FunctionCall with its result (`None` is NULL), then ReadyForQuery.
     pub fn function_result(&mut self, value: Option<&[u8]>) -> Result<(), ApiError> {
-        if self.busy() != Some(Busy::FunctionCall) {
+        if self.answering() != Some(Busy::FunctionCall) {
             return Err(self.unexpected("function_result"));
         }
         FunctionCallResponse::write(&mut self.out, value)?;
@@ -727,6 +781,7 @@ impl<S, P> Connection<S, P> {
 
     /// Sets the transaction status the next ReadyForQuery after Sync reports (after BEGIN:
     /// `InTransaction`; after an error inside it: `Failed`; after COMMIT/ROLLBACK: `Idle`).
+    /// Answers take effect at the next poll, so calling this right after answering works.
     pub fn set_transaction_status(&mut self, status: TransactionStatus) {
         self.txn = status;
     }
@@ -741,8 +796,11 @@ impl<S, P> Connection<S, P> {
         format: Format,
         column_formats: &[i16],
     ) -> Result<(), ApiError> {
-        let simple = match self.busy() {
-            Some(Busy::Query { failed: false, .. }) => true,
+        let simple = match self.answering() {
+            Some(Busy::Query {
+                columns: None,
+                failed: false,
+            }) => true,
             Some(Busy::Execute { rows: 0, .. }) => false,
             _ => return Err(self.unexpected("start_copy_in")),
         };
@@ -754,7 +812,6 @@ impl<S, P> Connection<S, P> {
         )?;
         self.mark_ready();
         self.state = State::Ready(Busy::CopyIn { simple });
-        self.process();
         Ok(())
     }
 
@@ -766,8 +823,11 @@ impl<S, P> Connection<S, P> {
         format: Format,
         column_formats: &[i16],
     ) -> Result<(), ApiError> {
-        let simple = match self.busy() {
-            Some(Busy::Query { failed: false, .. }) => true,
+        let simple = match self.answering() {
+            Some(Busy::Query {
+                columns: None,
+                failed: false,
+            }) => true,
             Some(Busy::Execute { rows: 0, .. }) => false,
             _ => return Err(self.unexpected("start_copy_out")),
         };
@@ -783,20 +843,18 @@ impl<S, P> Connection<S, P> {
 
     /// Sends a chunk of COPY TO STDOUT data.
     pub fn copy_data(&mut self, data: &[u8]) -> Result<(), ApiError> {
-        if !matches!(self.busy(), Some(Busy::CopyOut { .. })) {
+        if !matches!(self.answering(), Some(Busy::CopyOut { .. })) {
             return Err(self.unexpected("copy_data"));
         }
         CopyData::write(&mut self.out, data)?;
-        if self.out.len() >= self.config.flush_threshold {
-            self.mark_ready();
-        }
+        self.flush_if_large();
         Ok(())
     }
 
     /// Ends COPY TO STDOUT data (CopyDone); complete it with
     /// [`command_complete`](Self::command_complete).
     pub fn copy_done(&mut self) -> Result<(), ApiError> {
-        let Some(Busy::CopyOut { simple }) = self.busy() else {
+        let Some(Busy::CopyOut { simple }) = self.answering() else {
             return Err(self.unexpected("copy_done"));
         };
         BackendMessage::CopyDone.encode(&mut self.out)?;
@@ -806,21 +864,25 @@ impl<S, P> Connection<S, P> {
 
     // ----- any time ----------------------------------------------------------------------
 
-    /// Sends a NoticeResponse (WARNING, NOTICE, ...) now, in the middle of a result or not.
+    /// Sends a NoticeResponse (WARNING, NOTICE, ...) now, in the middle of a result or not, and
+    /// offers it at once as PostgreSQL does. Not before the startup packet is answered (it would
+    /// be mistaken for the answer to SSLRequest).
     pub fn notice(&mut self, notice: &PgError) -> Result<(), ApiError> {
-        if matches!(self.state, State::Closed) {
-            return Err(ApiError::Closed);
+        match self.state {
+            State::Closed => return Err(ApiError::Closed),
+            State::Startup | State::TlsDecision | State::TlsHandshake | State::StartupDecision => {
+                return Err(self.unexpected("notice"));
+            }
+            _ => {}
         }
         notice.write(&mut self.out, tag::NOTICE_RESPONSE)?;
-        if self.busy() == Some(Busy::Idle) {
-            self.mark_ready();
-        }
+        self.mark_ready();
         Ok(())
     }
 
-    /// Delivers a NOTIFY to this session: at once when it is idle (a LISTENing client gets it
-    /// without sending anything), otherwise just before the next ReadyForQuery, as PostgreSQL
-    /// delivers them.
+    /// Delivers a NOTIFY to this session: at once when it is idle outside a transaction (a
+    /// LISTENing client gets it without sending anything), otherwise just before the
+    /// ReadyForQuery that ends the transaction, as PostgreSQL delivers them.
     pub fn notify(
         &mut self,
         process_id: i32,
@@ -830,8 +892,12 @@ impl<S, P> Connection<S, P> {
         if matches!(self.state, State::Closed) {
             return Err(ApiError::Closed);
         }
-        NotificationResponse::write(&mut self.deferred, process_id, channel, payload)?;
-        self.flush_deferred_if_idle();
+        NotificationResponse::write(&mut self.deferred_notifies, process_id, channel, payload)?;
+        if self.at_ready && self.txn == TransactionStatus::Idle {
+            self.out.extend_from_slice(&self.deferred_notifies);
+            self.deferred_notifies.clear();
+            self.mark_ready();
+        }
         Ok(())
     }
 
@@ -860,6 +926,19 @@ impl<S, P> Connection<S, P> {
     }
 }
 
+/// Events the application must answer before the next one comes.
+fn needs_answer(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::TlsRequested
+            | Event::Startup(_)
+            | Event::Query { .. }
+            | Event::Parse { .. }
+            | Event::Execute { .. }
+            | Event::FunctionCall(_)
+    )
+}
+
 // ----- the machinery ---------------------------------------------------------------------
 
 impl<S, P> Connection<S, P> {
@@ -870,7 +949,20 @@ impl<S, P> Connection<S, P> {
         }
     }
 
+    /// What the application may answer now: nothing while the event asking for it is unpolled.
+    fn answering(&self) -> Option<Busy> {
+        if self.undelivered { None } else { self.busy() }
+    }
+
+    fn push_request(&mut self, e: Event) {
+        self.undelivered = true;
+        self.events.push_back(e);
+    }
+
     fn waiting(&self) -> &'static str {
+        if self.undelivered {
+            return "the application to poll the pending event";
+        }
         match self.state {
             State::Startup => "startup packets",
             State::TlsDecision => "an answer to SSLRequest",
@@ -906,6 +998,14 @@ impl<S, P> Connection<S, P> {
         self.ready = self.out.len();
     }
 
+    /// Offers the output once it is large (rows, COPY data): the lower of the flush threshold
+    /// and the backpressure limit, so `output_full` always has something to drain.
+    fn flush_if_large(&mut self) {
+        if self.out.len() >= self.config.flush_threshold.min(self.config.max_output) {
+            self.mark_ready();
+        }
+    }
+
     fn mock_secret(&mut self) -> [u8; 32] {
         if let Some(s) = self.config.mock_secret {
             return s;
@@ -921,17 +1021,20 @@ impl<S, P> Connection<S, P> {
     fn fatal(&mut self, error: PgError) {
         let _ = error.write(&mut self.out, tag::ERROR_RESPONSE);
         self.mark_ready();
-        self.state = State::Closed;
-        self.input.clear();
-        self.events.push_back(Event::Terminated(Termination::Fatal {
-            code: error.code,
-            message: error.message,
-        }));
+        self.end(error.code, error.message);
     }
 
-    fn auth_failed(&mut self, code: SqlState, message: &str) -> Result<(), ApiError> {
-        self.fatal(PgError::fatal(code, message));
-        Ok(())
+    /// Ends the session without a message (as PostgreSQL does for an impossible length).
+    fn close_silently(&mut self, code: SqlState, message: &str) {
+        self.mark_ready();
+        self.end(code, message.to_string());
+    }
+
+    fn end(&mut self, code: SqlState, message: String) {
+        self.state = State::Closed;
+        self.input.clear();
+        self.events
+            .push_back(Event::Terminated(Termination::Fatal { code, message }));
     }
 
     fn password_failed(&mut self) {
@@ -952,6 +1055,24 @@ impl<S, P> Connection<S, P> {
     /// Authentication succeeded: AuthenticationOk, parameters, BackendKeyData, ReadyForQuery.
     fn authenticated(&mut self) -> Result<(), ApiError> {
         Authentication::Ok.encode(&mut self.out)?;
+        if let Some(e) = self.after_auth_error.take() {
+            self.fatal(e);
+            return Ok(());
+        }
+        // PostgreSQL 18 always reports these two.
+        if !self.parameters.iter().any(|(k, _)| k == "application_name") {
+            self.parameters
+                .push(("application_name".into(), String::new()));
+        }
+        let user = self.user.to_string();
+        match self
+            .parameters
+            .iter_mut()
+            .find(|(k, _)| k == "session_authorization")
+        {
+            Some(p) => p.1 = user,
+            None => self.parameters.push(("session_authorization".into(), user)),
+        }
         for (k, v) in &self.parameters {
             ParameterStatus::write(&mut self.out, k, v)?;
         }
@@ -962,7 +1083,11 @@ impl<S, P> Connection<S, P> {
         };
         let mut key = vec![0u8; len];
         if let Err(e) = self.rng.fill(&mut key) {
-            return self.auth_failed(e.sqlstate(), "could not generate a cancel key");
+            self.fatal(PgError::fatal(
+                e.sqlstate(),
+                "could not generate a cancel key",
+            ));
+            return Ok(());
         }
         BackendKeyData::write(&mut self.out, self.config.process_id, &key)?;
         self.secret_key = key;
@@ -971,36 +1096,29 @@ impl<S, P> Connection<S, P> {
         self.events.push_back(Event::Authenticated {
             user: self.user.clone(),
         });
-        self.state = State::Ready(Busy::Query {
-            columns: None,
-            failed: false,
-        });
         self.ready_for_query(TransactionStatus::Idle);
         Ok(())
     }
 
-    /// Writes held-back messages and ReadyForQuery, offers the output, and goes on with input.
+    /// Writes held-back messages and ReadyForQuery, and offers the output.
     fn ready_for_query(&mut self, status: TransactionStatus) {
         self.txn = status;
         if status == TransactionStatus::Idle {
             // Portals live until the end of their transaction.
-            self.registry.portals.clear();
+            self.registry.clear_portals();
         }
-        self.out.extend_from_slice(&self.deferred);
-        self.deferred.clear();
+        // As PostgreSQL: notifications at the end of the transaction, then changed settings.
+        if status == TransactionStatus::Idle {
+            self.out.extend_from_slice(&self.deferred_notifies);
+            self.deferred_notifies.clear();
+        }
+        self.out.extend_from_slice(&self.deferred_params);
+        self.deferred_params.clear();
         let _ = BackendMessage::ReadyForQuery(status).encode(&mut self.out);
         self.mark_ready();
         self.state = State::Ready(Busy::Idle);
+        self.at_ready = true;
         self.arm_idle();
-        self.process();
-    }
-
-    fn flush_deferred_if_idle(&mut self) {
-        if self.busy() == Some(Busy::Idle) {
-            self.out.extend_from_slice(&self.deferred);
-            self.deferred.clear();
-            self.mark_ready();
-        }
     }
 
     /// The status after an error that ended a statement: a transaction block fails.
@@ -1032,8 +1150,8 @@ impl<S, P> Connection<S, P> {
     }
 
     /// Checks that a row may be written now; returns the expected column count.
-    fn check_row(&mut self, got: usize) -> Result<Option<usize>, ApiError> {
-        let expected = match self.busy() {
+    fn check_row(&mut self, got: Option<usize>) -> Result<usize, ApiError> {
+        let expected = match self.answering() {
             Some(Busy::Query {
                 columns: Some(n),
                 failed: false,
@@ -1054,19 +1172,19 @@ impl<S, P> Connection<S, P> {
             }) => return Err(ApiError::RowWithoutDescription),
             _ => return Err(self.unexpected("data_row")),
         };
-        if got != usize::MAX && got != expected {
+        if let Some(got) = got
+            && got != expected
+        {
             return Err(ApiError::ColumnCount { expected, got });
         }
-        Ok(Some(expected))
+        Ok(expected)
     }
 
     fn row_written(&mut self) {
         if let State::Ready(Busy::Execute { rows, .. }) = &mut self.state {
             *rows += 1;
         }
-        if self.out.len() >= self.config.flush_threshold {
-            self.mark_ready();
-        }
+        self.flush_if_large();
     }
 
     /// Handles input until a request needs the application or the input runs out.
@@ -1075,54 +1193,78 @@ impl<S, P> Connection<S, P> {
             return;
         }
         self.processing = true;
-        self.process_inner();
+        while self.step() {}
         self.processing = false;
     }
 
-    fn process_inner(&mut self) {
-        loop {
-            let can = matches!(
-                self.state,
-                State::Startup
-                    | State::Password { .. }
-                    | State::SaslInitial { .. }
-                    | State::Sasl { .. }
-                    | State::Ready(Busy::Idle)
-                    | State::Ready(Busy::CopyIn { .. })
-            );
-            if !can {
-                return;
-            }
-            if matches!(self.state, State::Startup)
-                && self.input.first() == Some(&TLS_HANDSHAKE_BYTE)
-                && !self.tls
-            {
-                let hello = self.input.split().freeze();
-                self.state = State::TlsHandshake;
-                self.events.push_back(Event::DirectTls {
-                    client_hello: hello,
-                });
-                return;
-            }
-            let msg = match self.decoder.decode(&mut self.input) {
-                Ok(Some(m)) => m,
-                Ok(None) => return,
-                Err(e) => {
-                    self.decode_error(e);
-                    continue;
-                }
-            };
-            self.dispatch(msg);
+    /// Handles one message; false when nothing more can be done now.
+    fn step(&mut self) -> bool {
+        let can = matches!(
+            self.state,
+            State::Startup
+                | State::Password { .. }
+                | State::SaslInitial { .. }
+                | State::Sasl { .. }
+                | State::Ready(Busy::Idle)
+                | State::Ready(Busy::CopyIn { .. })
+        );
+        if !can || self.undelivered {
+            return false;
         }
+        if matches!(self.state, State::Startup)
+            && self.input.first() == Some(&TLS_HANDSHAKE_BYTE)
+            && !self.tls
+        {
+            let hello = self.input.split().freeze();
+            self.state = State::TlsHandshake;
+            self.direct_tls = true;
+            self.ssl_done = true;
+            self.events.push_back(Event::DirectTls {
+                client_hello: hello,
+            });
+            return false;
+        }
+        let msg = match self.decoder.decode(&mut self.input) {
+            Ok(Some(m)) => m,
+            Ok(None) => return false,
+            Err(e) => {
+                self.decode_error(e);
+                return true;
+            }
+        };
+        if matches!(self.state, State::Ready(_)) {
+            // A message arrived: the session is not idle (PostgreSQL disables the idle timers).
+            self.idle_deadline = None;
+            self.idle_pending = false;
+            self.at_ready = false;
+        }
+        self.dispatch(msg);
+        true
     }
 
     fn decode_error(&mut self, e: DecodeError) {
+        if matches!(
+            e,
+            DecodeError::LengthTooSmall { .. } | DecodeError::LengthTooLarge { .. }
+        ) {
+            // PostgreSQL logs "invalid message length" and closes without an ErrorResponse.
+            self.close_silently(SqlState::PROTOCOL_VIOLATION, &e.to_string());
+            return;
+        }
         let authenticated = matches!(self.state, State::Ready(_));
+        if let DecodeError::UnknownMessageType { tag: t, .. } = e {
+            let text = format!("invalid frontend message type {t}");
+            self.fatal(PgError::fatal(SqlState::PROTOCOL_VIOLATION, text));
+            return;
+        }
         if !e.is_recoverable() || !authenticated {
             self.fatal(PgError::fatal(e.sqlstate(), e.to_string()));
             return;
         }
-        let _ = PgError::new(e.sqlstate(), e.to_string()).write(&mut self.out, tag::ERROR_RESPONSE);
+        let _ = PgError::new(e.sqlstate(), postgres_wording(&e))
+            .write(&mut self.out, tag::ERROR_RESPONSE);
+        self.mark_ready();
+        self.txn = self.after_error_status();
         let extended = match e {
             DecodeError::UnexpectedEnd { frame, .. }
             | DecodeError::MissingTerminator { frame, .. }
@@ -1138,20 +1280,20 @@ impl<S, P> Connection<S, P> {
             _ => false,
         };
         if let State::Ready(Busy::CopyIn { simple }) = self.state {
-            // A bad message ends the copy as an error does.
             self.copy_in_failed(simple);
-            return;
-        }
-        if extended {
+        } else if extended {
             self.discarding = true;
         } else {
-            self.ready_for_query(self.after_error_status());
+            self.ready_for_query(self.txn);
         }
     }
 
     fn dispatch(&mut self, msg: FrontendMessage) {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Startup => self.on_startup_packet(msg),
+            State::Startup => {
+                self.state = State::Startup;
+                self.on_startup_packet(msg);
+            }
             State::Password { md5_salt, secret } => self.on_password(msg, md5_salt, secret),
             State::SaslInitial { secret } => self.on_sasl_initial(msg, secret),
             State::Sasl { exchange } => self.on_sasl(msg, exchange),
@@ -1167,21 +1309,54 @@ impl<S, P> Connection<S, P> {
         }
     }
 
+    /// PostgreSQL's answer to a second SSLRequest or GSSENCRequest.
+    fn repeated_request(&mut self, code: u32) {
+        let max = self.config.max_protocol_minor;
+        let text = format!(
+            "unsupported frontend protocol {}.{}: server supports 3.0 to 3.{max}",
+            code >> 16,
+            code & 0xFFFF
+        );
+        self.fatal(PgError::fatal(SqlState::FEATURE_NOT_SUPPORTED, text));
+    }
+
+    /// Bytes that came with an encryption request that was refused: PostgreSQL's answer to
+    /// CVE-2021-23214 covers them too.
+    fn refuse_pipelined_after_encryption_request(&mut self, gss: bool) {
+        if !self.input.is_empty() {
+            let what = if gss {
+                "GSSAPI encryption request"
+            } else {
+                "SSL request"
+            };
+            let text = format!("received unencrypted data after {what}");
+            self.fatal(PgError::fatal(SqlState::PROTOCOL_VIOLATION, text));
+        }
+    }
+
     fn on_startup_packet(&mut self, msg: FrontendMessage) {
-        self.state = State::Startup;
         match msg {
-            FrontendMessage::SslRequest if self.tls => {
-                // An SSLRequest inside TLS (direct TLS): decline, go on.
+            FrontendMessage::SslRequest if self.direct_tls => {
+                // An SSLRequest inside direct TLS: decline, go on.
                 let _ = BackendMessage::SslResponse { accepted: false }.encode(&mut self.out);
                 self.mark_ready();
             }
+            FrontendMessage::SslRequest if self.ssl_done => {
+                self.repeated_request(crate::message::SSL_REQUEST_CODE)
+            }
             FrontendMessage::SslRequest => {
+                self.ssl_done = true;
                 self.state = State::TlsDecision;
-                self.events.push_back(Event::TlsRequested);
+                self.push_request(Event::TlsRequested);
+            }
+            FrontendMessage::GssEncRequest if self.gss_done => {
+                self.repeated_request(crate::message::GSSENC_REQUEST_CODE)
             }
             FrontendMessage::GssEncRequest => {
+                self.gss_done = true;
                 let _ = BackendMessage::GssEncResponse { accepted: false }.encode(&mut self.out);
                 self.mark_ready();
+                self.refuse_pipelined_after_encryption_request(true);
             }
             FrontendMessage::CancelRequest(c) => {
                 self.state = State::Closed;
@@ -1201,6 +1376,7 @@ impl<S, P> Connection<S, P> {
     }
 
     fn on_startup_message(&mut self, m: StartupMessage) {
+        self.started = true;
         let requested = m.version();
         let max = ProtocolVersion {
             major: 3,
@@ -1253,10 +1429,10 @@ impl<S, P> Connection<S, P> {
                 "options" => match parse_options(&v) {
                     Ok(opts) => settings.extend(opts),
                     Err(bad) => {
+                        // PostgreSQL applies `options` after authentication, and fails there.
                         let msg =
                             format!("invalid command-line argument for server process: {bad}");
-                        self.fatal(PgError::fatal(SqlState::SYNTAX_ERROR, msg));
-                        return;
+                        self.after_auth_error = Some(PgError::fatal(SqlState::SYNTAX_ERROR, msg));
                     }
                 },
                 k if k.starts_with("_pq_.") => {}
@@ -1289,7 +1465,7 @@ impl<S, P> Connection<S, P> {
         }
         self.user = user.clone();
         self.state = State::StartupDecision;
-        self.events.push_back(Event::Startup(Startup {
+        self.push_request(Event::Startup(Startup {
             user,
             database,
             version: self.version,
@@ -1402,26 +1578,26 @@ impl<S, P> Connection<S, P> {
         }
         match msg {
             FrontendMessage::Query(q) => {
-                self.registry.statements.remove(&b""[..]);
-                self.registry.portals.remove(&b""[..]);
+                self.registry.remove_statement(b"");
+                self.registry.remove_portal(b"");
                 self.state = State::Ready(Busy::Query {
                     columns: None,
                     failed: false,
                 });
-                self.events.push_back(Event::Query { sql: q.sql });
+                self.push_request(Event::Query { sql: q.sql });
             }
             FrontendMessage::Parse(p) => {
-                if !p.name.is_empty() && self.registry.statements.contains_key(&p.name) {
+                if !p.name.is_empty() && self.registry.has_statement(p.name.as_bytes()) {
                     let msg = format!("prepared statement \"{}\" already exists", p.name);
                     self.extended_error(PgError::new(SqlState::DUPLICATE_PREPARED_STATEMENT, msg));
                     return;
                 }
                 if p.name.is_empty() {
-                    self.registry.statements.remove(&b""[..]);
+                    self.registry.remove_statement(b"");
                 }
                 self.parsing = Some((p.name.clone(), p.query.clone()));
                 self.state = State::Ready(Busy::Parse);
-                self.events.push_back(Event::Parse {
+                self.push_request(Event::Parse {
                     name: p.name,
                     query: p.query,
                     param_types: p.param_types.iter().collect(),
@@ -1429,30 +1605,13 @@ impl<S, P> Connection<S, P> {
             }
             FrontendMessage::Bind(b) => self.on_bind(b),
             FrontendMessage::Describe(d) => self.on_describe(d.target, &d.name),
-            FrontendMessage::Execute(e) => {
-                let Some(portal) = self.registry.portals.get(&e.portal) else {
-                    let msg = format!("portal \"{}\" does not exist", e.portal);
-                    self.extended_error(PgError::new(SqlState::INVALID_CURSOR_NAME, msg));
-                    return;
-                };
-                let columns = portal.columns.as_ref().map(Vec::len);
-                let max_rows = e.max_rows.max(0) as u32;
-                self.state = State::Ready(Busy::Execute {
-                    max_rows,
-                    rows: 0,
-                    columns,
-                });
-                self.events.push_back(Event::Execute {
-                    portal: e.portal,
-                    max_rows,
-                });
-            }
+            FrontendMessage::Execute(e) => self.on_execute(e),
             FrontendMessage::Close(c) => {
                 // Closing a name that does not exist is not an error. Closing a statement leaves
                 // its portals alone (PostgreSQL's behaviour).
                 match c.target {
-                    Target::Statement => drop(self.registry.statements.remove(&c.name)),
-                    Target::Portal => drop(self.registry.portals.remove(&c.name)),
+                    Target::Statement => self.registry.remove_statement(c.name.as_bytes()),
+                    Target::Portal => self.registry.remove_portal(c.name.as_bytes()),
                 }
                 let _ = BackendMessage::CloseComplete.encode(&mut self.out);
             }
@@ -1463,9 +1622,10 @@ impl<S, P> Connection<S, P> {
             FrontendMessage::Flush => self.mark_ready(),
             FrontendMessage::FunctionCall(f) => {
                 self.state = State::Ready(Busy::FunctionCall);
-                self.events.push_back(Event::FunctionCall(f));
+                self.push_request(Event::FunctionCall(f));
             }
             FrontendMessage::Terminate => {
+                self.mark_ready();
                 self.state = State::Closed;
                 self.events
                     .push_back(Event::Terminated(Termination::ClientTerminated));
@@ -1486,49 +1646,51 @@ impl<S, P> Connection<S, P> {
     /// An error in the extended protocol found by the state machine: discard until Sync.
     fn extended_error(&mut self, e: PgError) {
         let _ = e.write(&mut self.out, tag::ERROR_RESPONSE);
+        self.mark_ready();
+        self.txn = self.after_error_status();
         self.discarding = true;
     }
 
     fn on_bind(&mut self, b: crate::message::Bind) {
-        let stmt_name = |n: &PgStr| {
-            if n.is_empty() {
-                "unnamed prepared statement".to_string()
-            } else {
-                format!("prepared statement \"{n}\"")
-            }
-        };
         if !b.portal.is_empty() && self.registry.portals.contains_key(&b.portal) {
             let msg = format!("cursor \"{}\" already exists", b.portal);
             self.extended_error(PgError::new(SqlState::DUPLICATE_CURSOR, msg));
             return;
         }
         if b.portal.is_empty() {
-            self.registry.portals.remove(&b""[..]);
+            self.registry.remove_portal(b"");
         }
-        let Some(stmt) = self.registry.statements.get(&b.statement) else {
-            let msg = format!("{} does not exist", stmt_name(&b.statement));
+        let (Some(id), Some(stmt)) = (
+            self.registry.statement_id(b.statement.as_bytes()),
+            self.registry.statement(b.statement.as_bytes()),
+        ) else {
+            let msg = if b.statement.is_empty() {
+                "unnamed prepared statement does not exist".to_string()
+            } else {
+                format!("prepared statement \"{}\" does not exist", b.statement)
+            };
             self.extended_error(PgError::new(SqlState::INVALID_SQL_STATEMENT_NAME, msg));
             return;
         };
         if b.params.len() != stmt.param_types.len() {
             let msg = format!(
-                "bind message supplies {} parameters, but {} requires {}",
+                "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
                 b.params.len(),
-                stmt_name(&b.statement),
+                b.statement,
                 stmt.param_types.len()
             );
             self.extended_error(PgError::new(SqlState::PROTOCOL_VIOLATION, msg));
             return;
         }
-        for (i, v) in b.params.iter().enumerate() {
-            let code = b.param_formats.code_for(i);
-            if v.is_some() && Format::from_code(code).is_none() {
-                self.extended_error(PgError::new(
-                    SqlState::INVALID_PARAMETER_VALUE,
-                    format!("unsupported format code: {code}"),
-                ));
-                return;
-            }
+        if let Some(code) = (0..b.params.len())
+            .map(|i| b.param_formats.code_for(i))
+            .find(|c| !matches!(c, 0 | 1))
+        {
+            self.extended_error(PgError::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("unsupported format code: {code}"),
+            ));
+            return;
         }
         let ncols = stmt.columns.as_ref().map_or(0, Vec::len);
         let nres = b.result_formats.len();
@@ -1538,38 +1700,24 @@ impl<S, P> Connection<S, P> {
             self.extended_error(PgError::new(SqlState::PROTOCOL_VIOLATION, msg));
             return;
         }
-        let mut columns = None;
-        if let Some(cols) = &stmt.columns {
-            let mut v = Vec::with_capacity(cols.len());
-            for (i, c) in cols.iter().enumerate() {
-                let code = b.result_formats.code_for(i);
-                let Some(f) = Format::from_code(code) else {
-                    self.extended_error(PgError::new(
-                        SqlState::INVALID_PARAMETER_VALUE,
-                        format!("unsupported format code: {code}"),
-                    ));
-                    return;
-                };
-                v.push((c.clone(), f));
-            }
-            columns = Some(v);
-        }
+        // Result format codes other than 0 and 1 fail at Execute, as in PostgreSQL.
+        let formats = (0..ncols).map(|i| b.result_formats.code_for(i)).collect();
+        let name = b.portal.clone();
         let portal = Portal {
             statement: b.statement.clone(),
-            columns,
-            data: None,
             bind: b,
+            formats,
+            data: None,
+            statement_id: id,
         };
-        self.registry
-            .portals
-            .insert(portal.bind.portal.clone(), portal);
+        self.registry.insert_portal(name, portal);
         let _ = BackendMessage::BindComplete.encode(&mut self.out);
     }
 
     fn on_describe(&mut self, target: Target, name: &PgStr) {
         match target {
             Target::Statement => {
-                let Some(stmt) = self.registry.statements.get(name) else {
+                let Some(stmt) = self.registry.statement(name.as_bytes()) else {
                     let msg = if name.is_empty() {
                         "unnamed prepared statement does not exist".to_string()
                     } else {
@@ -1595,12 +1743,11 @@ impl<S, P> Connection<S, P> {
                     self.extended_error(PgError::new(SqlState::INVALID_CURSOR_NAME, msg));
                     return;
                 };
-                match &portal.columns {
+                let stmt = self.registry.by_id(portal.statement_id);
+                match stmt.and_then(|s| s.columns.as_ref()) {
                     Some(cols) => {
-                        let _ = RowDescription::write(
-                            &mut self.out,
-                            cols.iter().map(|(c, f)| c.field(f.code())),
-                        );
+                        let fields = cols.iter().zip(&portal.formats).map(|(c, &f)| c.field(f));
+                        let _ = RowDescription::write(&mut self.out, fields);
                     }
                     None => {
                         let _ = BackendMessage::NoData.encode(&mut self.out);
@@ -1610,11 +1757,43 @@ impl<S, P> Connection<S, P> {
         }
     }
 
+    fn on_execute(&mut self, e: crate::message::Execute) {
+        let Some(portal) = self.registry.portals.get(&e.portal) else {
+            let msg = format!("portal \"{}\" does not exist", e.portal);
+            self.extended_error(PgError::new(SqlState::INVALID_CURSOR_NAME, msg));
+            return;
+        };
+        if let Some(&code) = portal.formats.iter().find(|c| !matches!(c, 0 | 1)) {
+            self.extended_error(PgError::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("unsupported format code: {code}"),
+            ));
+            return;
+        }
+        let columns = self
+            .registry
+            .by_id(portal.statement_id)
+            .and_then(|s| s.columns.as_ref())
+            .map(Vec::len);
+        let max_rows = e.max_rows.max(0) as u32;
+        self.state = State::Ready(Busy::Execute {
+            max_rows,
+            rows: 0,
+            columns,
+        });
+        self.push_request(Event::Execute {
+            portal: e.portal,
+            max_rows,
+        });
+    }
+
     fn on_copy_in(&mut self, msg: FrontendMessage, simple: bool) {
         match msg {
             FrontendMessage::CopyData(d) => self.events.push_back(Event::CopyData(d.data)),
             FrontendMessage::CopyDone => {
                 self.state = State::Ready(Busy::CopyInDone { simple });
+                // Not a request of its own: the application may end the COPY (with an error)
+                // before polling it.
                 self.events.push_back(Event::CopyDone);
             }
             FrontendMessage::CopyFail(f) => {
@@ -1623,31 +1802,73 @@ impl<S, P> Connection<S, P> {
                     .write(&mut self.out, tag::ERROR_RESPONSE);
                 self.events
                     .push_back(Event::CopyFail { message: f.message });
+                self.txn = self.after_error_status();
                 self.copy_in_failed(simple);
             }
             // What a client may send during COPY without noticing it.
             FrontendMessage::Flush | FrontendMessage::Sync => {}
             other => {
+                // PostgreSQL reports the message, then gives up on the connection: the client
+                // and server no longer agree on where messages start.
                 let t = other.tag().unwrap_or(0);
                 let text = format!("unexpected message type 0x{t:02X} during COPY from stdin");
                 let _ = PgError::new(SqlState::PROTOCOL_VIOLATION, text)
                     .write(&mut self.out, tag::ERROR_RESPONSE);
-                self.events.push_back(Event::CopyFail {
-                    message: PgStr::from_static("protocol violation"),
-                });
-                self.copy_in_failed(simple);
+                self.fatal(PgError::fatal(
+                    SqlState::PROTOCOL_VIOLATION,
+                    "terminating connection because protocol synchronization was lost",
+                ));
             }
         }
     }
 
     /// COPY FROM STDIN ended in an error (already written).
     fn copy_in_failed(&mut self, simple: bool) {
+        self.mark_ready();
         if simple {
-            self.ready_for_query(self.after_error_status());
+            self.ready_for_query(self.txn);
         } else {
             self.discarding = true;
             self.state = State::Ready(Busy::Idle);
         }
+    }
+}
+
+/// The message PostgreSQL sends for a malformed message (the decoder's own text says more,
+/// but clients and their users know these).
+fn postgres_wording(e: &DecodeError) -> String {
+    use crate::message::Frame;
+    match e {
+        DecodeError::UnexpectedEnd { .. } | DecodeError::InvalidLength { .. } => {
+            "insufficient data left in message".into()
+        }
+        DecodeError::MissingTerminator { .. } => "invalid string in message".into(),
+        DecodeError::TrailingBytes { .. } => "invalid message format".into(),
+        DecodeError::InvalidTarget {
+            frame: Frame::Typed(b'C'),
+            target,
+        } => {
+            format!("invalid CLOSE message subtype {target}")
+        }
+        DecodeError::InvalidTarget { target, .. } => {
+            format!("invalid DESCRIBE message subtype {target}")
+        }
+        DecodeError::CountMismatch {
+            frame: Frame::Typed(b'F'),
+            count,
+            expected,
+            ..
+        } => {
+            format!(
+                "function call message contains {count} argument formats but {expected} arguments"
+            )
+        }
+        DecodeError::CountMismatch {
+            count, expected, ..
+        } => {
+            format!("bind message has {count} parameter formats but {expected} parameters")
+        }
+        other => other.to_string(),
     }
 }
 

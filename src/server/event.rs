@@ -85,14 +85,6 @@ pub enum Event {
         /// The client's reason.
         message: PgStr,
     },
-    /// A statement or portal was destroyed (closed by the client, replaced, or ended with its
-    /// transaction); its application data has been dropped.
-    Closed {
-        /// Whether it was a portal.
-        portal: bool,
-        /// Its name.
-        name: PgStr,
-    },
     /// The connection is over: close the socket after writing any remaining output.
     Terminated(Termination),
 }

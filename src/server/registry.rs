@@ -65,38 +65,118 @@ pub struct Statement<S> {
 /// A portal: a statement bound to parameter values.
 #[derive(Debug)]
 pub struct Portal<P> {
-    /// The statement's name.
+    /// The name of the statement it was bound to (the statement itself stays available through
+    /// [`Connection::portal_statement`](super::Connection::portal_statement) even after it is
+    /// closed or, for the unnamed statement, replaced).
     pub statement: PgStr,
     /// The Bind message: parameter values and formats, kept as received.
     pub bind: Bind,
-    /// Result columns with the formats the client asked for (`None`: no rows).
-    pub columns: Option<Vec<(Column, Format)>>,
+    /// The format code of each result column as the client asked (codes other than 0 and 1
+    /// fail at Execute, as in PostgreSQL).
+    pub formats: Vec<i16>,
     /// The application's data (for example a cursor kept between Executes).
     pub data: Option<P>,
+    pub(crate) statement_id: u64,
 }
 
 impl<P> Portal<P> {
     /// The format the client asked for column `i`.
     pub fn column_format(&self, i: usize) -> Format {
-        self.columns
-            .as_ref()
-            .and_then(|c| c.get(i))
-            .map_or(Format::Text, |c| c.1)
+        self.formats
+            .get(i)
+            .and_then(|&c| Format::from_code(c))
+            .unwrap_or(Format::Text)
     }
 }
 
-/// Statements and portals of one session.
+/// Statements and portals of one session. A statement lives while its name or any portal
+/// refers to it.
 #[derive(Debug)]
 pub(crate) struct Registry<S, P> {
-    pub(crate) statements: HashMap<PgStr, Statement<S>>,
+    names: HashMap<PgStr, u64>,
+    statements: HashMap<u64, (Statement<S>, usize)>,
+    next_id: u64,
     pub(crate) portals: HashMap<PgStr, Portal<P>>,
 }
 
 impl<S, P> Default for Registry<S, P> {
     fn default() -> Registry<S, P> {
         Registry {
+            names: HashMap::new(),
             statements: HashMap::new(),
+            next_id: 0,
             portals: HashMap::new(),
+        }
+    }
+}
+
+impl<S, P> Registry<S, P> {
+    pub(crate) fn has_statement(&self, name: &[u8]) -> bool {
+        self.names.contains_key(name)
+    }
+
+    pub(crate) fn statement(&self, name: &[u8]) -> Option<&Statement<S>> {
+        self.names
+            .get(name)
+            .and_then(|id| self.statements.get(id))
+            .map(|(s, _)| s)
+    }
+
+    pub(crate) fn statement_id(&self, name: &[u8]) -> Option<u64> {
+        self.names.get(name).copied()
+    }
+
+    pub(crate) fn by_id(&self, id: u64) -> Option<&Statement<S>> {
+        self.statements.get(&id).map(|(s, _)| s)
+    }
+
+    /// Names a new statement (replacing, for the unnamed one, the previous).
+    pub(crate) fn insert_statement(&mut self, name: PgStr, statement: Statement<S>) {
+        self.remove_statement(name.as_bytes());
+        let id = self.next_id;
+        self.next_id += 1;
+        self.statements.insert(id, (statement, 1));
+        self.names.insert(name, id);
+    }
+
+    /// Drops a statement's name; the statement itself lives on while portals use it.
+    pub(crate) fn remove_statement(&mut self, name: &[u8]) {
+        if let Some(id) = self.names.remove(name) {
+            self.release(id);
+        }
+    }
+
+    pub(crate) fn insert_portal(&mut self, name: PgStr, portal: Portal<P>) {
+        self.remove_portal(name.as_bytes());
+        if let Some(entry) = self.statements.get_mut(&portal.statement_id) {
+            entry.1 += 1;
+        }
+        self.portals.insert(name, portal);
+    }
+
+    pub(crate) fn remove_portal(&mut self, name: &[u8]) {
+        if let Some(p) = self.portals.remove(name) {
+            self.release(p.statement_id);
+        }
+    }
+
+    /// Drops every portal (the end of a transaction).
+    pub(crate) fn clear_portals(&mut self) {
+        for (_, p) in self.portals.drain() {
+            release(&mut self.statements, p.statement_id);
+        }
+    }
+
+    fn release(&mut self, id: u64) {
+        release(&mut self.statements, id);
+    }
+}
+
+fn release<S>(statements: &mut HashMap<u64, (Statement<S>, usize)>, id: u64) {
+    if let Some(entry) = statements.get_mut(&id) {
+        entry.1 -= 1;
+        if entry.1 == 0 {
+            statements.remove(&id);
         }
     }
 }
