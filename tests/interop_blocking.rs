@@ -5,9 +5,8 @@
 //! pgbench or openssl is missing.
 #![cfg(feature = "interop")]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,62 +14,15 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use pgproto::message::{BackendDecoder, BackendMessage, ProtocolVersion, Query, StartupMessage};
 
+#[path = "support/examples.rs"]
+mod examples;
+
+use examples::{Server, TempDir, self_signed, tool};
+
 // ----- helpers -----------------------------------------------------------------------------------
 
-/// The example binary, which `cargo test` builds next to the test binaries.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} was not built (cargo test builds examples)",
-        path.display()
-    );
-    path
-}
-
-/// A PostgreSQL 15 client tool (Debian puts pgbench outside PATH when only the server is in).
-fn tool(name: &str) -> PathBuf {
-    for dir in ["/usr/bin", "/usr/lib/postgresql/15/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("{name} is not installed: run the interop tests through scripts/test.sh");
-}
-
-/// A running examples/blocking server, killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(example("blocking"))
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start examples/blocking");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("expected `listening on ADDR`, got {line:?}"));
-    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-    Server { child, port }
+    examples::start("blocking", args)
 }
 
 const ALICE: [&str; 4] = ["--user", "alice", "--password", "s3cret"];
@@ -146,42 +98,6 @@ fn psql_fails(port: u16, conninfo: &str, password: Option<&str>, args: &[&str]) 
         show(&out)
     );
     String::from_utf8(out.stderr).unwrap()
-}
-
-/// A directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("pgproto-blocking-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.0.join(file).to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A self-signed certificate and its key, made with openssl: (cert, key) paths.
-fn self_signed(dir: &TempDir) -> (String, String) {
-    let (cert, key) = (dir.path("cert.pem"), dir.path("key.pem"));
-    let out = Command::new(tool("openssl"))
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes"])
-        .args(["-subj", "/CN=localhost", "-days", "2"])
-        .args(["-keyout", &key, "-out", &cert])
-        .output()
-        .expect("run openssl");
-    assert!(out.status.success(), "openssl failed\n{}", show(&out));
-    (cert, key)
 }
 
 // ----- authentication ----------------------------------------------------------------------------

@@ -2,22 +2,13 @@
 //! Enabled by `--features interop`; it fails, never skips, when psql or the example is missing.
 #![cfg(feature = "interop")]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "support/examples.rs"]
+mod examples;
 
-/// The example binary, which `cargo test` builds next to the test binaries.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} was not built (cargo test builds examples)",
-        path.display()
-    );
-    path
-}
+use std::path::PathBuf;
+use std::process::Command;
+
+use examples::Server;
 
 fn psql() -> PathBuf {
     for p in ["/usr/bin/psql", "/usr/lib/postgresql/15/bin/psql"] {
@@ -28,34 +19,8 @@ fn psql() -> PathBuf {
     panic!("psql is not installed: run the interop tests through scripts/test.sh");
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start() -> Server {
-    let mut child = Command::new(example("hello_server"))
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start hello_server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line");
-    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-    Server { child, port }
+    examples::start("hello_server", &[])
 }
 
 fn run_psql(port: u16, conninfo: &str, args: &[&str]) -> std::process::Output {
