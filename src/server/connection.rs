@@ -99,6 +99,12 @@ enum Busy {
     CopyOutDone {
         simple: bool,
     },
+    /// COPY BOTH (replication): data flows both ways until each side has sent CopyDone.
+    CopyBoth {
+        simple: bool,
+        client_done: bool,
+        server_done: bool,
+    },
 }
 
 /// A sans-IO PostgreSQL server connection (the backend side of one session).
@@ -638,6 +644,20 @@ impl<S, P> Connection<S, P> {
                 | Busy::CopyInDone { simple: false }
                 | Busy::CopyOutDone { simple: false },
             ) => Busy::Idle,
+            Some(Busy::CopyBoth {
+                simple,
+                client_done: true,
+                server_done: true,
+            }) => {
+                if simple {
+                    Busy::Query {
+                        columns: None,
+                        failed: false,
+                    }
+                } else {
+                    Busy::Idle
+                }
+            }
             _ => return Err(self.unexpected("command_complete")),
         };
         CommandComplete::write(&mut self.out, tag)?;
@@ -699,7 +719,8 @@ impl<S, P> Connection<S, P> {
             | Busy::CopyIn { simple: true }
             | Busy::CopyInDone { simple: true }
             | Busy::CopyOut { simple: true }
-            | Busy::CopyOutDone { simple: true } => Some(Busy::Query {
+            | Busy::CopyOutDone { simple: true }
+            | Busy::CopyBoth { simple: true, .. } => Some(Busy::Query {
                 columns: None,
                 failed: true,
             }),
@@ -709,13 +730,17 @@ impl<S, P> Connection<S, P> {
             | Busy::CopyIn { simple: false }
             | Busy::CopyInDone { simple: false }
             | Busy::CopyOut { simple: false }
-            | Busy::CopyOutDone { simple: false } => Some(Busy::Idle),
+            | Busy::CopyOutDone { simple: false }
+            | Busy::CopyBoth { simple: false, .. } => Some(Busy::Idle),
             Busy::Query { failed: true, .. } | Busy::Idle => return Err(self.unexpected("error")),
         };
         error.write(&mut self.out, tag::ERROR_RESPONSE)?;
         self.mark_ready();
         self.txn = self.after_error_status();
-        if matches!(busy, Busy::CopyIn { .. } | Busy::CopyInDone { .. }) {
+        if matches!(
+            busy,
+            Busy::CopyIn { .. } | Busy::CopyInDone { .. } | Busy::CopyBoth { .. }
+        ) {
             // The rest of the COPY data is ignored.
             self.events
                 .retain(|e| !matches!(e, Event::CopyData(_) | Event::CopyDone));
@@ -843,7 +868,16 @@ impl<S, P> Connection<S, P> {
 
     /// Sends a chunk of COPY TO STDOUT data.
     pub fn copy_data(&mut self, data: &[u8]) -> Result<(), ApiError> {
-        if !matches!(self.answering(), Some(Busy::CopyOut { .. })) {
+        if !matches!(
+            self.answering(),
+            Some(
+                Busy::CopyOut { .. }
+                    | Busy::CopyBoth {
+                        server_done: false,
+                        ..
+                    }
+            )
+        ) {
             return Err(self.unexpected("copy_data"));
         }
         CopyData::write(&mut self.out, data)?;
@@ -854,11 +888,54 @@ impl<S, P> Connection<S, P> {
     /// Ends COPY TO STDOUT data (CopyDone); complete it with
     /// [`command_complete`](Self::command_complete).
     pub fn copy_done(&mut self) -> Result<(), ApiError> {
-        let Some(Busy::CopyOut { simple }) = self.answering() else {
-            return Err(self.unexpected("copy_done"));
+        let next = match self.answering() {
+            Some(Busy::CopyOut { simple }) => Busy::CopyOutDone { simple },
+            Some(Busy::CopyBoth {
+                simple,
+                client_done,
+                server_done: false,
+            }) => Busy::CopyBoth {
+                simple,
+                client_done,
+                server_done: true,
+            },
+            _ => return Err(self.unexpected("copy_done")),
         };
         BackendMessage::CopyDone.encode(&mut self.out)?;
-        self.state = State::Ready(Busy::CopyOutDone { simple });
+        self.mark_ready();
+        self.state = State::Ready(next);
+        Ok(())
+    }
+
+    /// Starts COPY BOTH for the current statement (CopyBothResponse; replication streams): the
+    /// client's CopyData arrive as events while [`copy_data`](Self::copy_data) sends the
+    /// server's; each side ends its half with CopyDone ([`Event::CopyDone`],
+    /// [`copy_done`](Self::copy_done)), then [`command_complete`](Self::command_complete).
+    pub fn start_copy_both(
+        &mut self,
+        format: Format,
+        column_formats: &[i16],
+    ) -> Result<(), ApiError> {
+        let simple = match self.answering() {
+            Some(Busy::Query {
+                columns: None,
+                failed: false,
+            }) => true,
+            Some(Busy::Execute { rows: 0, .. }) => false,
+            _ => return Err(self.unexpected("start_copy_both")),
+        };
+        CopyResponse::write(
+            &mut self.out,
+            CopyResponseKind::Both,
+            format.code() as i8,
+            column_formats,
+        )?;
+        self.mark_ready();
+        self.state = State::Ready(Busy::CopyBoth {
+            simple,
+            client_done: false,
+            server_done: false,
+        });
         Ok(())
     }
 
@@ -980,6 +1057,7 @@ impl<S, P> Connection<S, P> {
             State::Ready(Busy::CopyInDone { .. }) => "completion of COPY FROM STDIN",
             State::Ready(Busy::CopyOut { .. }) => "COPY TO STDOUT data",
             State::Ready(Busy::CopyOutDone { .. }) => "completion of COPY TO STDOUT",
+            State::Ready(Busy::CopyBoth { .. }) => "COPY BOTH data",
             State::Closed => "nothing (closed)",
         }
     }
@@ -1207,6 +1285,10 @@ impl<S, P> Connection<S, P> {
                 | State::Sasl { .. }
                 | State::Ready(Busy::Idle)
                 | State::Ready(Busy::CopyIn { .. })
+                | State::Ready(Busy::CopyBoth {
+                    client_done: false,
+                    ..
+                })
         );
         if !can || self.undelivered {
             return false;
@@ -1300,6 +1382,18 @@ impl<S, P> Connection<S, P> {
             State::Ready(Busy::CopyIn { simple }) => {
                 self.state = State::Ready(Busy::CopyIn { simple });
                 self.on_copy_in(msg, simple);
+            }
+            State::Ready(Busy::CopyBoth {
+                simple,
+                client_done: false,
+                server_done,
+            }) => {
+                self.state = State::Ready(Busy::CopyBoth {
+                    simple,
+                    client_done: false,
+                    server_done,
+                });
+                self.on_copy_both(msg, simple, server_done);
             }
             State::Ready(busy) => {
                 self.state = State::Ready(busy);
@@ -1785,6 +1879,21 @@ impl<S, P> Connection<S, P> {
             portal: e.portal,
             max_rows,
         });
+    }
+
+    fn on_copy_both(&mut self, msg: FrontendMessage, simple: bool, server_done: bool) {
+        match msg {
+            FrontendMessage::CopyDone => {
+                self.state = State::Ready(Busy::CopyBoth {
+                    simple,
+                    client_done: true,
+                    server_done,
+                });
+                self.events.push_back(Event::CopyDone);
+            }
+            // Data, CopyFail, and anything else are handled as during COPY FROM STDIN.
+            other => self.on_copy_in(other, simple),
+        }
     }
 
     fn on_copy_in(&mut self, msg: FrontendMessage, simple: bool) {
