@@ -63,6 +63,8 @@ impl SqlState {
     pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState::known(b"22003");
     /// invalid_datetime_format
     pub const INVALID_DATETIME_FORMAT: SqlState = SqlState::known(b"22007");
+    /// division_by_zero
+    pub const DIVISION_BY_ZERO: SqlState = SqlState::known(b"22012");
     /// datetime_field_overflow
     pub const DATETIME_FIELD_OVERFLOW: SqlState = SqlState::known(b"22008");
     /// character_not_in_repertoire (invalid UTF-8 in a query)
@@ -81,8 +83,12 @@ impl SqlState {
     pub const FOREIGN_KEY_VIOLATION: SqlState = SqlState::known(b"23503");
     /// unique_violation
     pub const UNIQUE_VIOLATION: SqlState = SqlState::known(b"23505");
+    /// active_sql_transaction
+    pub const ACTIVE_SQL_TRANSACTION: SqlState = SqlState::known(b"25001");
     /// in_failed_sql_transaction
     pub const IN_FAILED_SQL_TRANSACTION: SqlState = SqlState::known(b"25P02");
+    /// no_active_sql_transaction
+    pub const NO_ACTIVE_SQL_TRANSACTION: SqlState = SqlState::known(b"25P01");
     /// idle_in_transaction_session_timeout
     pub const IDLE_IN_TRANSACTION_SESSION_TIMEOUT: SqlState = SqlState::known(b"25P03");
     /// invalid_sql_statement_name (unknown prepared statement)
@@ -97,8 +103,12 @@ impl SqlState {
     pub const DATATYPE_MISMATCH: SqlState = SqlState::known(b"42804");
     /// syntax_error
     pub const SYNTAX_ERROR: SqlState = SqlState::known(b"42601");
+    /// undefined_object
+    pub const UNDEFINED_OBJECT: SqlState = SqlState::known(b"42704");
     /// undefined_table
     pub const UNDEFINED_TABLE: SqlState = SqlState::known(b"42P01");
+    /// undefined_parameter
+    pub const UNDEFINED_PARAMETER: SqlState = SqlState::known(b"42P02");
     /// duplicate_cursor (portal already exists)
     pub const DUPLICATE_CURSOR: SqlState = SqlState::known(b"42P03");
     /// duplicate_prepared_statement

@@ -809,7 +809,7 @@ impl Session {
                 conn.set_transaction_status(InTransaction);
                 let warning = (status != Idle).then(|| {
                     warning(
-                        SqlState::from_bytes(b"25001"),
+                        Some(SqlState::ACTIVE_SQL_TRANSACTION),
                         "there is already a transaction in progress",
                     )
                 });
@@ -834,7 +834,7 @@ impl Session {
                 };
                 let warning = (status == Idle).then(|| {
                     warning(
-                        SqlState::from_bytes(b"25P01"),
+                        Some(SqlState::NO_ACTIVE_SQL_TRANSACTION),
                         "there is no transaction in progress",
                     )
                 });
@@ -858,7 +858,7 @@ impl Session {
                     .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 else {
                     let msg = format!("unrecognized configuration parameter \"{name}\"");
-                    return Err(PgError::new(state(b"42704"), msg));
+                    return Err(PgError::new(SqlState::UNDEFINED_OBJECT, msg));
                 };
                 let column = Column::new(name.clone(), oid::TEXT);
                 let mut rows = Rows::new(vec![column], vec![vec![Value::Text(value.clone())]]);
@@ -1132,10 +1132,6 @@ fn copy_unescape(s: &str) -> String {
 
 // ----- errors ----------------------------------------------------------------------------------
 
-fn state(code: &[u8; 5]) -> SqlState {
-    SqlState::from_bytes(code).unwrap_or(SqlState::INTERNAL_ERROR)
-}
-
 fn warning(code: Option<SqlState>, message: &str) -> PgError {
     PgError {
         severity: Severity::Warning,
@@ -1243,7 +1239,7 @@ impl Expr {
                 Some(None) => return Ok(None),
                 None => {
                     return Err(PgError::new(
-                        state(b"42P02"),
+                        SqlState::UNDEFINED_PARAMETER,
                         format!("there is no parameter ${i}"),
                     ));
                 }
@@ -1258,7 +1254,7 @@ impl Expr {
                 };
                 match op {
                     '/' | '%' if b == 0 => {
-                        return Err(PgError::new(state(b"22012"), "division by zero"));
+                        return Err(PgError::new(SqlState::DIVISION_BY_ZERO, "division by zero"));
                     }
                     '+' => a + b,
                     '-' => a - b,
@@ -1550,7 +1546,7 @@ impl Parser<'_> {
         if table != "items" {
             let at = self.tokens[start].start;
             let msg = format!("relation \"{table}\" does not exist");
-            return Err(PgError::new(state(b"42P01"), msg).position(self.position(at)));
+            return Err(PgError::new(SqlState::UNDEFINED_TABLE, msg).position(self.position(at)));
         }
         Ok(())
     }
