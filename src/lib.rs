@@ -83,6 +83,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod client;
 pub mod message;
 pub mod server;
 pub mod sqlstate;
