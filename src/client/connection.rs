@@ -115,6 +115,9 @@ pub struct Connection {
     copy_in: bool,
     /// COPY BOTH is open in the client's direction.
     copy_both: bool,
+    /// The server is discarding extended-query messages until Sync (after an error, with no
+    /// Sync sent yet): requests made now are skipped.
+    discarding: bool,
 }
 
 impl core::fmt::Debug for Connection {
@@ -159,6 +162,7 @@ impl Connection {
             next_id: 0,
             copy_in: false,
             copy_both: false,
+            discarding: false,
         };
         c.start();
         c
@@ -310,6 +314,14 @@ impl Connection {
     fn request(&mut self, kind: Kind) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
+        if self.discarding && kind != Kind::Sync && kind != Kind::Query {
+            // The server will discard it: say so now.
+            self.respond(id, Response::Skipped);
+            return id;
+        }
+        if kind == Kind::Sync {
+            self.discarding = false;
+        }
         self.pending.push_back(Pending { id, kind });
         id
     }
@@ -774,6 +786,8 @@ impl Connection {
             self.pending.pop_front();
             self.respond(id, Response::Skipped);
         }
+        // No Sync sent yet: what comes before it will be discarded too.
+        self.discarding = true;
     }
 
     fn on_ready(&mut self, msg: BackendMessage) {
