@@ -77,6 +77,7 @@
 //! - [`auth`]: SCRAM-SHA-256(-PLUS), MD5 and cleartext exchanges for both sides.
 //! - [`types`]: text and binary encodings of the core types, arrays, binary COPY, the row writer.
 //! - [`server`]: the backend connection state machine.
+//! - [`client`]: the frontend connection state machine.
 //! - [`sqlstate`]: the error codes every layer maps its failures to.
 
 #![forbid(unsafe_code)]
