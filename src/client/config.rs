@@ -3,7 +3,7 @@
 use crate::auth::{ChannelBindingPolicy, ScramClientConfig};
 use crate::message::{BackendLimits, ProtocolVersion};
 
-use super::conninfo::{SslMode, SslNegotiation};
+use super::conninfo::{ConnInfo, SslMode, SslNegotiation};
 
 /// How a client connection starts and authenticates. Defaults are libpq 18's.
 #[derive(Debug, Clone)]
@@ -63,5 +63,27 @@ impl Config {
             scram: ScramClientConfig::default(),
             flush_threshold: 64 * 1024,
         }
+    }
+}
+
+impl Config {
+    /// A configuration from a parsed libpq connection string. The user must be given (this
+    /// crate reads no environment and no operating-system user name).
+    pub fn from_conninfo(info: &ConnInfo) -> Result<Config, super::ClientError> {
+        let user = info.user.clone().ok_or(super::ClientError::Api(
+            "the connection string names no user",
+        ))?;
+        let mut c = Config::new(user);
+        c.password = info.password.clone().map(String::into_bytes);
+        c.database = info.dbname.clone();
+        c.application_name = info.effective_application_name().map(str::to_string);
+        c.options = info.options.clone();
+        c.replication = info.replication.clone();
+        c.ssl_mode = info.sslmode;
+        c.ssl_negotiation = info.sslnegotiation;
+        c.channel_binding = info.channel_binding;
+        c.min_protocol = info.min_protocol_version;
+        c.max_protocol = info.max_protocol_version;
+        Ok(c)
     }
 }
