@@ -118,6 +118,12 @@ pub struct Connection {
     /// The server is discarding extended-query messages until Sync (after an error, with no
     /// Sync sent yet): requests made now are skipped.
     discarding: bool,
+    /// A RowDescription came for the current statement of a simple query.
+    described: bool,
+    /// COPY data from the server is allowed (after CopyOutResponse or CopyBothResponse).
+    copying_out: bool,
+    /// NegotiateProtocolVersion was received (a second one is a violation).
+    negotiated: bool,
 }
 
 impl core::fmt::Debug for Connection {
@@ -163,12 +169,26 @@ impl Connection {
             copy_in: false,
             copy_both: false,
             discarding: false,
+            described: false,
+            copying_out: false,
+            negotiated: false,
         };
         c.start();
         c
     }
 
     fn start(&mut self) {
+        // Until the server has authenticated, libpq refuses authentication requests (and other
+        // small messages) over 2000 bytes.
+        let limits = self.config.limits;
+        self.decoder.set_limits(crate::message::BackendLimits {
+            small: limits.small.min(2000),
+            ..limits
+        });
+        if self.config.min_protocol > self.config.max_protocol {
+            self.fail(ClientError::Api("min_protocol is above max_protocol"));
+            return;
+        }
         let mode = self.config.ssl_mode;
         if mode == SslMode::Disable {
             self.send_startup();
@@ -227,6 +247,13 @@ impl Connection {
     /// Bytes received from the server (after TLS decryption when TLS is on).
     pub fn handle_input(&mut self, _now: Instant, data: &[u8]) {
         if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        if matches!(self.phase, Phase::TlsHandshake) && !data.is_empty() {
+            // Plaintext before the handshake finished: injected (CVE-2021-23222).
+            self.fail(ClientError::Tls(
+                "received unencrypted data after the SSL response",
+            ));
             return;
         }
         self.input.extend_from_slice(data);
@@ -314,7 +341,7 @@ impl Connection {
     fn request(&mut self, kind: Kind) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
-        if self.discarding && kind != Kind::Sync && kind != Kind::Query {
+        if self.discarding && kind != Kind::Sync {
             // The server will discard it: say so now.
             self.respond(id, Response::Skipped);
             return id;
@@ -475,6 +502,9 @@ impl Connection {
 
     /// Sends COPY data (after [`Response::CopyIn`] or [`Response::CopyBoth`]).
     pub fn copy_data(&mut self, data: &[u8]) -> Result<(), ClientError> {
+        if self.is_closed() {
+            return Err(ClientError::Closed);
+        }
         if !(self.copy_in || self.copy_both) {
             return Err(ClientError::Api("no COPY is waiting for data"));
         }
@@ -486,10 +516,14 @@ impl Connection {
 
     /// Ends COPY FROM STDIN (or the client's half of COPY BOTH) successfully.
     pub fn copy_done(&mut self) -> Result<(), ClientError> {
+        if self.is_closed() {
+            return Err(ClientError::Closed);
+        }
         if !(self.copy_in || self.copy_both) {
             return Err(ClientError::Api("no COPY is waiting for data"));
         }
         let _ = FrontendMessage::CopyDone.encode(&mut self.out);
+        self.resync_after_extended_copy();
         self.mark_ready();
         self.copy_in = false;
         self.copy_both = false;
@@ -498,14 +532,30 @@ impl Connection {
 
     /// Aborts COPY FROM STDIN with a reason (the server answers 57014).
     pub fn copy_fail(&mut self, reason: &str) -> Result<(), ClientError> {
+        if self.is_closed() {
+            return Err(ClientError::Closed);
+        }
         if !self.copy_in {
             return Err(ClientError::Api("no COPY FROM STDIN is in progress"));
         }
         CopyFail::write(&mut self.out, reason)
             .map_err(|_| ClientError::Api("the reason contains a zero byte"))?;
+        self.resync_after_extended_copy();
         self.mark_ready();
         self.copy_in = false;
         Ok(())
+    }
+
+    /// A COPY FROM STDIN started by Execute, with a Sync already sent behind it: the server
+    /// swallowed that Sync during the COPY, so send another, as libpq does.
+    fn resync_after_extended_copy(&mut self) {
+        let extended = self
+            .pending
+            .front()
+            .is_some_and(|p| p.kind == Kind::Execute);
+        if extended && self.pending.iter().any(|p| p.kind == Kind::Sync) {
+            let _ = FrontendMessage::Sync.encode(&mut self.out);
+        }
     }
 
     /// Sends Terminate and closes the connection (then close the socket).
@@ -610,14 +660,29 @@ impl Connection {
     fn on_auth(&mut self, msg: BackendMessage) {
         match msg {
             BackendMessage::Authentication(a) => self.on_authentication(a),
-            BackendMessage::NegotiateProtocolVersion(n) => self.on_negotiate(n.version),
+            BackendMessage::NegotiateProtocolVersion(n) => self.on_negotiate(n),
             BackendMessage::ErrorResponse(e) => self.fail(ClientError::Server(e)),
             BackendMessage::NoticeResponse(n) => self.events.push_back(Event::Notice(n)),
             other => self.protocol(format!("unexpected {} during authentication", name(&other))),
         }
     }
 
-    fn on_negotiate(&mut self, server: ProtocolVersion) {
+    fn on_negotiate(&mut self, n: crate::message::NegotiateProtocolVersion) {
+        let server = n.version;
+        if self.negotiated {
+            return self.protocol("a second NegotiateProtocolVersion".into());
+        }
+        self.negotiated = true;
+        let sent = |o: &[u8]| self.config.params.iter().any(|(k, _)| k.as_bytes() == o);
+        if let Some(o) = n.unrecognized_options().find(|o| !sent(o)) {
+            let o = String::from_utf8_lossy(o).into_owned();
+            return self.protocol(format!(
+                "NegotiateProtocolVersion names option {o}, which was not sent"
+            ));
+        }
+        if server == self.version && n.unrecognized_options().next().is_none() {
+            return self.protocol("NegotiateProtocolVersion that changes nothing".into());
+        }
         if server > self.version || server.major != 3 {
             self.protocol(format!(
                 "NegotiateProtocolVersion to {server}, above the {} asked for",
@@ -649,6 +714,7 @@ impl Connection {
                     return;
                 }
                 self.scram = None;
+                self.decoder.set_limits(self.config.limits);
                 self.phase = Phase::Startup;
             }
             Authentication::CleartextPassword => {
@@ -751,7 +817,7 @@ impl Connection {
                     secret_key: k.secret_key,
                 });
             }
-            BackendMessage::NegotiateProtocolVersion(n) => self.on_negotiate(n.version),
+            BackendMessage::NegotiateProtocolVersion(n) => self.on_negotiate(n),
             BackendMessage::NoticeResponse(n) => self.events.push_back(Event::Notice(n)),
             BackendMessage::ErrorResponse(e) => self.fail(ClientError::Server(e)),
             BackendMessage::ReadyForQuery(_) => {
@@ -836,8 +902,17 @@ impl Connection {
             }
             (
                 Kind::Query | Kind::Sync | Kind::FunctionCall { got_result: true },
+                BackendMessage::ReadyForQuery(_),
+            ) if self.copy_in => {
+                self.protocol("ReadyForQuery while COPY FROM STDIN data is being sent".into())
+            }
+            (
+                Kind::Query | Kind::Sync | Kind::FunctionCall { got_result: true },
                 BackendMessage::ReadyForQuery(s),
             ) => {
+                self.copy_both = false;
+                self.described = false;
+                self.copying_out = false;
                 self.pop();
                 self.respond(id, Response::Ready(s));
             }
@@ -888,12 +963,17 @@ impl Connection {
                 self.respond(id, Response::FunctionResult(r.value));
             }
             (Kind::Query, BackendMessage::RowDescription(d)) => {
+                self.described = true;
                 self.respond(id, Response::RowDescription(d))
             }
+            (Kind::Query, BackendMessage::DataRow(_)) if !self.described => self
+                .protocol("server sent data (\"D\" message) without prior row description".into()),
             (Kind::Query | Kind::Execute, BackendMessage::DataRow(r)) => {
                 self.respond(id, Response::DataRow(r))
             }
             (Kind::Query, BackendMessage::CommandComplete(c)) => {
+                self.described = false;
+                self.copying_out = false;
                 self.respond(id, Response::CommandComplete(c))
             }
             (Kind::Query, BackendMessage::EmptyQueryResponse) => {
@@ -917,11 +997,19 @@ impl Connection {
                 self.respond(id, Response::CopyIn(c));
             }
             (Kind::Query | Kind::Execute, BackendMessage::CopyOutResponse(c)) => {
+                self.copying_out = true;
                 self.respond(id, Response::CopyOut(c))
             }
             (Kind::Query | Kind::Execute, BackendMessage::CopyBothResponse(c)) => {
                 self.copy_both = true;
+                self.copying_out = true;
                 self.respond(id, Response::CopyBoth(c));
+            }
+            (
+                Kind::Query | Kind::Execute,
+                BackendMessage::CopyData(_) | BackendMessage::CopyDone,
+            ) if !self.copying_out => {
+                self.protocol("server sent COPY data without a COPY response".into())
             }
             (Kind::Query | Kind::Execute, BackendMessage::CopyData(d)) => {
                 self.respond(id, Response::CopyData(d.data))

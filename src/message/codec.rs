@@ -376,6 +376,11 @@ impl BackendDecoder {
         self.need = 0;
     }
 
+    /// Changes the limits (a client tightens them while the server is not yet authenticated).
+    pub fn set_limits(&mut self, limits: BackendLimits) {
+        self.limits = limits;
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> BackendLimits {
         self.limits
