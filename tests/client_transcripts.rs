@@ -1374,3 +1374,62 @@ fn the_server_closing_without_a_word_is_closed() {
     });
     assert_eq!(c, ["Closed: Closed"]);
 }
+
+/// The accessors a driver reads after connecting: parameters as reported, the transaction
+/// status of the last ReadyForQuery.
+#[test]
+fn parameters_and_transaction_status_are_tracked() {
+    use pgproto::client::{Config, Connection, Event};
+    use pgproto::message::TransactionStatus;
+    use pgproto::server::{self, Auth};
+    use std::time::Instant;
+    let now = Instant::now();
+    let mut config = Config::new("alice");
+    config.ssl_mode = pgproto::client::SslMode::Disable;
+    let mut client = Connection::new(config, now);
+    let mut srv: server::Connection = server::Connection::new(server::Config::default(), now);
+    let mut pump = |client: &mut Connection, srv: &mut server::Connection| {
+        for _ in 0..10 {
+            while let Some(b) = client.poll_transmit() {
+                srv.handle_input(now, &b);
+            }
+            while let Some(e) = srv.poll_event() {
+                match e {
+                    server::Event::Startup(_) => srv.authenticate(Auth::Trust).unwrap(),
+                    server::Event::Query { .. } => {
+                        srv.command_complete("BEGIN").unwrap();
+                        srv.query_done(TransactionStatus::InTransaction).unwrap();
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(b) = srv.poll_transmit() {
+                client.handle_input(now, &b);
+            }
+        }
+    };
+    pump(&mut client, &mut srv);
+    let mut connected = false;
+    while let Some(e) = client.poll_event() {
+        connected |= matches!(e, Event::Connected { .. });
+    }
+    assert!(connected);
+    assert_eq!(
+        client.parameter("server_encoding").map(|v| v.to_string()),
+        Some("UTF8".into())
+    );
+    assert_eq!(
+        client
+            .parameter("session_authorization")
+            .map(|v| v.to_string()),
+        Some("alice".into())
+    );
+    assert_eq!(client.transaction_status(), TransactionStatus::Idle);
+    assert!(!client.channel_binding_used());
+    client.query("BEGIN").unwrap();
+    pump(&mut client, &mut srv);
+    assert_eq!(
+        client.transaction_status(),
+        TransactionStatus::InTransaction
+    );
+}

@@ -124,6 +124,10 @@ pub struct Connection {
     copying_out: bool,
     /// NegotiateProtocolVersion was received (a second one is a violation).
     negotiated: bool,
+    /// The status of the last ReadyForQuery.
+    txn: crate::message::TransactionStatus,
+    /// The server's run-time parameters, as last reported.
+    parameters: Vec<(crate::message::PgStr, crate::message::PgStr)>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -172,6 +176,8 @@ impl Connection {
             described: false,
             copying_out: false,
             negotiated: false,
+            txn: crate::message::TransactionStatus::Idle,
+            parameters: Vec::new(),
         };
         c.start();
         c
@@ -318,6 +324,25 @@ impl Connection {
     /// Whether the session is connected and idle enough to take requests.
     pub fn is_ready(&self) -> bool {
         matches!(self.phase, Phase::Ready)
+    }
+
+    /// The transaction status of the last ReadyForQuery.
+    pub fn transaction_status(&self) -> crate::message::TransactionStatus {
+        self.txn
+    }
+
+    /// A run-time parameter's value as the server last reported it (`server_version`,
+    /// `client_encoding`, `TimeZone`, ...), like libpq's `PQparameterStatus`.
+    pub fn parameter(&self, name: &str) -> Option<&crate::message::PgStr> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether SCRAM-SHA-256-PLUS (channel binding) authenticated this session.
+    pub fn channel_binding_used(&self) -> bool {
+        self.bound && matches!(self.phase, Phase::Startup | Phase::Ready)
     }
 
     /// Requests sent whose responses have not all arrived.
@@ -797,10 +822,7 @@ impl Connection {
 
     fn on_startup(&mut self, msg: BackendMessage) {
         match msg {
-            BackendMessage::ParameterStatus(p) => self.events.push_back(Event::ParameterStatus {
-                name: p.name,
-                value: p.value,
-            }),
+            BackendMessage::ParameterStatus(p) => self.param_event(p),
             BackendMessage::BackendKeyData(k) => {
                 let len = k.secret_key.len();
                 let ok = if self.version >= ProtocolVersion::V3_2 {
@@ -828,6 +850,18 @@ impl Connection {
             }
             other => self.protocol(format!("unexpected {} during startup", name(&other))),
         }
+    }
+
+    /// Records a parameter and reports it.
+    fn param_event(&mut self, p: crate::message::ParameterStatus) {
+        match self.parameters.iter_mut().find(|(k, _)| *k == p.name) {
+            Some(e) => e.1 = p.value.clone(),
+            None => self.parameters.push((p.name.clone(), p.value.clone())),
+        }
+        self.events.push_back(Event::ParameterStatus {
+            name: p.name,
+            value: p.value,
+        });
     }
 
     fn respond(&mut self, id: RequestId, response: Response) {
@@ -863,12 +897,7 @@ impl Connection {
             BackendMessage::NotificationResponse(n) => {
                 return self.events.push_back(Event::Notification(n));
             }
-            BackendMessage::ParameterStatus(p) => {
-                return self.events.push_back(Event::ParameterStatus {
-                    name: p.name,
-                    value: p.value,
-                });
-            }
+            BackendMessage::ParameterStatus(p) => return self.param_event(p),
             BackendMessage::Authentication(_) => {
                 return self.protocol("an authentication request after login".into());
             }
@@ -914,11 +943,13 @@ impl Connection {
                 self.described = false;
                 self.copying_out = false;
                 self.pop();
+                self.txn = s;
                 self.respond(id, Response::Ready(s));
             }
             (Kind::FunctionCall { got_result: false }, BackendMessage::ReadyForQuery(s)) => {
                 // After an error.
                 self.pop();
+                self.txn = s;
                 self.respond(id, Response::Ready(s));
             }
             (Kind::Parse, BackendMessage::ParseComplete) => {
