@@ -1388,7 +1388,7 @@ fn parameters_and_transaction_status_are_tracked() {
     config.ssl_mode = pgproto::client::SslMode::Disable;
     let mut client = Connection::new(config, now);
     let mut srv: server::Connection = server::Connection::new(server::Config::default(), now);
-    let mut pump = |client: &mut Connection, srv: &mut server::Connection| {
+    let pump = |client: &mut Connection, srv: &mut server::Connection| {
         for _ in 0..10 {
             while let Some(b) = client.poll_transmit() {
                 srv.handle_input(now, &b);
