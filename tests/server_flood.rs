@@ -43,3 +43,69 @@ fn ten_thousand_pipelined_syncs_get_ten_thousand_ready_for_query() {
     assert_eq!(n, 10_000);
     assert!(conn.poll_event().is_none());
 }
+
+/// A client that keeps creating named statements or portals meets the configured limits:
+/// ERROR 54000, discarding until Sync, and the session goes on.
+#[test]
+fn statement_and_portal_limits() {
+    use pgproto::message::{Bind, Parse};
+    let now = Instant::now();
+    let mut config = Config::default();
+    config.max_statements = 3;
+    config.max_portals = 2;
+    let mut conn: Connection = Connection::new(config, now);
+    let mut wire = BytesMut::new();
+    StartupMessage::write(&mut wire, ProtocolVersion::V3_0, [("user", "u")]).unwrap();
+    conn.handle_input(now, &wire);
+    assert!(matches!(conn.poll_event(), Some(Event::Startup(_))));
+    conn.authenticate(Auth::Trust).unwrap();
+    while conn.poll_event().is_some() {}
+    while conn.poll_transmit().is_some() {}
+
+    // Sends `msgs` (then Sync), answering every Parse; returns the SQLSTATEs of the errors.
+    let mut run = |conn: &mut Connection, write: &dyn Fn(&mut BytesMut)| -> Vec<String> {
+        let mut w = BytesMut::new();
+        write(&mut w);
+        FrontendMessage::Sync.encode(&mut w).unwrap();
+        conn.handle_input(now, &w);
+        while let Some(e) = conn.poll_event() {
+            if let Event::Parse { .. } = e {
+                conn.parse_complete(vec![], None, ()).unwrap();
+            }
+        }
+        let mut out = BytesMut::new();
+        while let Some(b) = conn.poll_transmit() {
+            out.extend_from_slice(&b);
+        }
+        let mut dec = BackendDecoder::new();
+        let mut errors = Vec::new();
+        while let Some(m) = dec.decode(&mut out).unwrap() {
+            if let BackendMessage::ErrorResponse(e) = m {
+                errors.push(e.sqlstate().unwrap().to_string());
+            }
+        }
+        errors
+    };
+    let parse = |names: &'static [&'static str]| {
+        move |w: &mut BytesMut| {
+            for n in names {
+                Parse::write(w, n, "SELECT 1", &[]).unwrap();
+            }
+        }
+    };
+    assert!(run(&mut conn, &parse(&["s1", "s2", "s3"])).is_empty());
+    assert_eq!(run(&mut conn, &parse(&["s4"])), ["54000"]);
+    // Closing one makes room.
+    let close_s1 = |w: &mut BytesMut| {
+        pgproto::message::Close::write(w, pgproto::message::Target::Statement, "s1").unwrap()
+    };
+    assert!(run(&mut conn, &close_s1).is_empty());
+    assert!(run(&mut conn, &parse(&["s4"])).is_empty());
+    // Portals: named ones live until the end of the transaction, so bind three in one batch.
+    let bind3 = |w: &mut BytesMut| {
+        for p in ["p1", "p2", "p3"] {
+            Bind::write(w, p, "s2", &[], [], &[]).unwrap();
+        }
+    };
+    assert_eq!(run(&mut conn, &bind3), ["54000"]);
+}

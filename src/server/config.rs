@@ -30,6 +30,11 @@ pub struct Config {
     pub mock_secret: Option<[u8; 32]>,
     /// The process id announced in BackendKeyData (and in notifications from this session).
     pub process_id: i32,
+    /// The most prepared statements one session may hold (10,000): PostgreSQL has no such
+    /// limit beyond memory; a Parse past it gets ERROR 54000.
+    pub max_statements: usize,
+    /// The most portals one session may hold at once (10,000); a Bind past it gets ERROR 54000.
+    pub max_portals: usize,
 }
 
 impl Default for Config {
@@ -58,6 +63,8 @@ impl Default for Config {
             max_output: 1024 * 1024,
             mock_secret: None,
             process_id: 1,
+            max_statements: 10_000,
+            max_portals: 10_000,
         }
     }
 }

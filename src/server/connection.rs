@@ -1689,6 +1689,16 @@ impl<S, P> Connection<S, P> {
                 if p.name.is_empty() {
                     self.registry.remove_statement(b"");
                 }
+                if !self.registry.has_statement(p.name.as_bytes())
+                    && self.registry.statement_count() >= self.config.max_statements
+                {
+                    let msg = format!(
+                        "too many prepared statements (the limit is {})",
+                        self.config.max_statements
+                    );
+                    self.extended_error(PgError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, msg));
+                    return;
+                }
                 self.parsing = Some((p.name.clone(), p.query.clone()));
                 self.state = State::Ready(Busy::Parse);
                 self.push_request(Event::Parse {
@@ -1753,6 +1763,14 @@ impl<S, P> Connection<S, P> {
         }
         if b.portal.is_empty() {
             self.registry.remove_portal(b"");
+        }
+        if self.registry.portals.len() >= self.config.max_portals {
+            let msg = format!(
+                "too many portals (the limit is {})",
+                self.config.max_portals
+            );
+            self.extended_error(PgError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, msg));
+            return;
         }
         let (Some(id), Some(stmt)) = (
             self.registry.statement_id(b.statement.as_bytes()),

@@ -111,6 +111,11 @@ impl<S, P> Default for Registry<S, P> {
 }
 
 impl<S, P> Registry<S, P> {
+    /// How many statements have names.
+    pub(crate) fn statement_count(&self) -> usize {
+        self.names.len()
+    }
+
     pub(crate) fn has_statement(&self, name: &[u8]) -> bool {
         self.names.contains_key(name)
     }
