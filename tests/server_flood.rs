@@ -63,7 +63,7 @@ fn statement_and_portal_limits() {
     while conn.poll_transmit().is_some() {}
 
     // Sends `msgs` (then Sync), answering every Parse; returns the SQLSTATEs of the errors.
-    let mut run = |conn: &mut Connection, write: &dyn Fn(&mut BytesMut)| -> Vec<String> {
+    let run = |conn: &mut Connection, write: &dyn Fn(&mut BytesMut)| -> Vec<String> {
         let mut w = BytesMut::new();
         write(&mut w);
         FrontendMessage::Sync.encode(&mut w).unwrap();
