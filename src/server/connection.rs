@@ -821,19 +821,11 @@ impl<S, P> Connection<S, P> {
         format: Format,
         column_formats: &[i16],
     ) -> Result<(), ApiError> {
-        let simple = match self.answering() {
-            Some(Busy::Query {
-                columns: None,
-                failed: false,
-            }) => true,
-            Some(Busy::Execute { rows: 0, .. }) => false,
-            _ => return Err(self.unexpected("start_copy_in")),
-        };
-        CopyResponse::write(
-            &mut self.out,
+        let simple = self.begin_copy(
             CopyResponseKind::In,
-            format.code() as i8,
+            format,
             column_formats,
+            "start_copy_in",
         )?;
         self.mark_ready();
         self.state = State::Ready(Busy::CopyIn { simple });
@@ -848,19 +840,11 @@ impl<S, P> Connection<S, P> {
         format: Format,
         column_formats: &[i16],
     ) -> Result<(), ApiError> {
-        let simple = match self.answering() {
-            Some(Busy::Query {
-                columns: None,
-                failed: false,
-            }) => true,
-            Some(Busy::Execute { rows: 0, .. }) => false,
-            _ => return Err(self.unexpected("start_copy_out")),
-        };
-        CopyResponse::write(
-            &mut self.out,
+        let simple = self.begin_copy(
             CopyResponseKind::Out,
-            format.code() as i8,
+            format,
             column_formats,
+            "start_copy_out",
         )?;
         self.state = State::Ready(Busy::CopyOut { simple });
         Ok(())
@@ -916,19 +900,11 @@ impl<S, P> Connection<S, P> {
         format: Format,
         column_formats: &[i16],
     ) -> Result<(), ApiError> {
-        let simple = match self.answering() {
-            Some(Busy::Query {
-                columns: None,
-                failed: false,
-            }) => true,
-            Some(Busy::Execute { rows: 0, .. }) => false,
-            _ => return Err(self.unexpected("start_copy_both")),
-        };
-        CopyResponse::write(
-            &mut self.out,
+        let simple = self.begin_copy(
             CopyResponseKind::Both,
-            format.code() as i8,
+            format,
             column_formats,
+            "start_copy_both",
         )?;
         self.mark_ready();
         self.state = State::Ready(Busy::CopyBoth {
@@ -937,6 +913,27 @@ impl<S, P> Connection<S, P> {
             server_done: false,
         });
         Ok(())
+    }
+
+    /// Checks that a COPY may start now and writes its response; returns whether a simple
+    /// query (rather than Execute) started it.
+    fn begin_copy(
+        &mut self,
+        kind: CopyResponseKind,
+        format: Format,
+        column_formats: &[i16],
+        answer: &'static str,
+    ) -> Result<bool, ApiError> {
+        let simple = match self.answering() {
+            Some(Busy::Query {
+                columns: None,
+                failed: false,
+            }) => true,
+            Some(Busy::Execute { rows: 0, .. }) => false,
+            _ => return Err(self.unexpected(answer)),
+        };
+        CopyResponse::write(&mut self.out, kind, format.code() as i8, column_formats)?;
+        Ok(simple)
     }
 
     // ----- any time ----------------------------------------------------------------------
