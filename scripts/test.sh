@@ -20,4 +20,4 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 # --all-features: the interop tests and the optional conversions (chrono, time, uuid,
 # serde_json, rust_decimal).
 cargo test --all-features
-FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
