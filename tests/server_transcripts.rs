@@ -1040,9 +1040,16 @@ fn scram_channel_binding_downgrade_and_mismatch_fail() {
 
 #[test]
 fn a_non_password_message_during_authentication_is_fatal_08p01() {
-    for auth in [
-        Auth::Cleartext(Some(StoredSecret::Plain(b"x".to_vec()))),
-        Auth::Scram(Some(StoredSecret::Scram(scram_secret().clone()))),
+    // PostgreSQL words it by the exchange in progress (auth.c / auth-sasl.c).
+    for (auth, what) in [
+        (
+            Auth::Cleartext(Some(StoredSecret::Plain(b"x".to_vec()))),
+            "password",
+        ),
+        (
+            Auth::Scram(Some(StoredSecret::Scram(scram_secret().clone()))),
+            "SASL",
+        ),
     ] {
         let got = t(|h| {
             h.db.auth = auth.clone();
@@ -1053,12 +1060,10 @@ fn a_non_password_message_during_authentication_is_fatal_08p01() {
                 w.query("SELECT 1");
             });
         });
+        let expected = format!("E FATAL 08P01 expected {what} response, got message type 81");
         assert_eq!(
             got[2..],
-            [
-                "> Terminated: FATAL 08P01",
-                "E FATAL 08P01 expected password response, got message type 81"
-            ]
+            ["> Terminated: FATAL 08P01".to_string(), expected]
         );
     }
     let got = t(|h| {

@@ -600,6 +600,8 @@ impl Connection {
     }
 
     fn fail(&mut self, e: ClientError) {
+        // Requests still pending will never be answered.
+        self.pending.clear();
         self.phase = Phase::Closed;
         self.input.clear();
         self.copy_in = false;

@@ -1293,6 +1293,8 @@ impl<S, P> Connection<S, P> {
         if matches!(self.state, State::Startup)
             && self.input.first() == Some(&TLS_HANDSHAKE_BYTE)
             && !self.tls
+            && !self.ssl_done
+            && !self.gss_done
         {
             let hello = self.input.split().freeze();
             self.state = State::TlsHandshake;
@@ -1322,49 +1324,125 @@ impl<S, P> Connection<S, P> {
     }
 
     fn decode_error(&mut self, e: DecodeError) {
+        use crate::message::Frame;
+        let copy_in = matches!(
+            self.state,
+            State::Ready(Busy::CopyIn { .. } | Busy::CopyBoth { .. })
+        );
+        let in_auth = matches!(
+            self.state,
+            State::Password { .. } | State::SaslInitial { .. } | State::Sasl { .. }
+        );
+        // A malformed CancelRequest: PostgreSQL closes without a word.
+        if matches!(
+            e,
+            DecodeError::InvalidCancelKeyLength {
+                frame: Frame::Startup,
+                ..
+            } | DecodeError::UnexpectedEnd {
+                frame: Frame::Startup,
+                field: "process id"
+            }
+        ) {
+            self.close_silently(SqlState::PROTOCOL_VIOLATION, &e.to_string());
+            return;
+        }
         if matches!(
             e,
             DecodeError::LengthTooSmall { .. } | DecodeError::LengthTooLarge { .. }
         ) {
+            if copy_in {
+                // PostgreSQL's COPY reader gives up on the message, then on the connection.
+                self.write_error(PgError::new(
+                    SqlState::CONNECTION_FAILURE,
+                    "unexpected EOF on client connection with an open transaction",
+                ));
+                self.lost_sync();
+                return;
+            }
             // PostgreSQL logs "invalid message length" and closes without an ErrorResponse.
             self.close_silently(SqlState::PROTOCOL_VIOLATION, &e.to_string());
             return;
         }
-        let authenticated = matches!(self.state, State::Ready(_));
         if let DecodeError::UnknownMessageType { tag: t, .. } = e {
+            if copy_in {
+                self.write_error(PgError::new(
+                    SqlState::PROTOCOL_VIOLATION,
+                    format!("unexpected message type 0x{t:02X} during COPY from stdin"),
+                ));
+                self.lost_sync();
+                return;
+            }
+            if in_auth {
+                let what = if matches!(self.state, State::Password { .. }) {
+                    "password"
+                } else {
+                    "SASL"
+                };
+                let text = format!("expected {what} response, got message type {t}");
+                self.fatal(PgError::fatal(SqlState::PROTOCOL_VIOLATION, text));
+                return;
+            }
             let text = format!("invalid frontend message type {t}");
             self.fatal(PgError::fatal(SqlState::PROTOCOL_VIOLATION, text));
             return;
         }
+        if let DecodeError::UnsupportedProtocolVersion { major, minor } = e {
+            let max = self.config.max_protocol_minor;
+            let text = format!(
+                "unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.{max}"
+            );
+            self.fatal(PgError::fatal(SqlState::FEATURE_NOT_SUPPORTED, text));
+            return;
+        }
+        let authenticated = matches!(self.state, State::Ready(_));
         if !e.is_recoverable() || !authenticated {
             self.fatal(PgError::fatal(e.sqlstate(), e.to_string()));
             return;
         }
-        let _ = PgError::new(e.sqlstate(), postgres_wording(&e))
-            .write(&mut self.out, tag::ERROR_RESPONSE);
-        self.mark_ready();
-        self.txn = self.after_error_status();
-        let extended = match e {
+        let frame = match e {
             DecodeError::UnexpectedEnd { frame, .. }
             | DecodeError::MissingTerminator { frame, .. }
             | DecodeError::TrailingBytes { frame, .. }
             | DecodeError::InvalidLength { frame, .. }
             | DecodeError::CountMismatch { frame, .. }
-            | DecodeError::InvalidTarget { frame, .. } => {
-                matches!(
-                    frame,
-                    crate::message::Frame::Typed(b'P' | b'B' | b'D' | b'E' | b'C' | b'H')
-                )
-            }
-            _ => false,
+            | DecodeError::InvalidTarget { frame, .. } => Some(frame),
+            _ => None,
         };
+        let is_sync = frame == Some(Frame::Typed(b'S'));
+        if self.discarding && !is_sync {
+            // PostgreSQL skips messages unread until Sync.
+            return;
+        }
+        self.write_error(PgError::new(e.sqlstate(), postgres_wording(&e)));
+        self.txn = self.after_error_status();
+        let extended = matches!(
+            frame,
+            Some(Frame::Typed(b'P' | b'B' | b'D' | b'E' | b'C' | b'H'))
+        );
         if let State::Ready(Busy::CopyIn { simple }) = self.state {
             self.copy_in_failed(simple);
         } else if extended {
             self.discarding = true;
         } else {
+            // A Query, FunctionCall or Sync: ReadyForQuery follows, and a Sync ends discarding
+            // even when its body is bad.
+            self.discarding = false;
             self.ready_for_query(self.txn);
         }
+    }
+
+    fn write_error(&mut self, e: PgError) {
+        let _ = e.write(&mut self.out, tag::ERROR_RESPONSE);
+        self.mark_ready();
+    }
+
+    /// The client and server no longer agree on message boundaries.
+    fn lost_sync(&mut self) {
+        self.fatal(PgError::fatal(
+            SqlState::PROTOCOL_VIOLATION,
+            "terminating connection because protocol synchronization was lost",
+        ));
     }
 
     fn dispatch(&mut self, msg: FrontendMessage) {
@@ -1574,7 +1652,7 @@ impl<S, P> Connection<S, P> {
         secret: Option<StoredSecret>,
     ) {
         let FrontendMessage::Password(p) = msg else {
-            self.expected_password(&msg);
+            self.expected_password(&msg, "password");
             return;
         };
         let user = self.user.as_bytes().to_vec();
@@ -1590,15 +1668,15 @@ impl<S, P> Connection<S, P> {
         }
     }
 
-    fn expected_password(&mut self, msg: &FrontendMessage) {
+    fn expected_password(&mut self, msg: &FrontendMessage, what: &str) {
         let t = msg.tag().unwrap_or(0);
-        let text = format!("expected password response, got message type {t}");
+        let text = format!("expected {what} response, got message type {t}");
         self.fatal(PgError::fatal(SqlState::PROTOCOL_VIOLATION, text));
     }
 
     fn on_sasl_initial(&mut self, msg: FrontendMessage, secret: Option<ScramSecret>) {
         let FrontendMessage::SaslInitialResponse(init) = msg else {
-            self.expected_password(&msg);
+            self.expected_password(&msg, "SASL");
             return;
         };
         let cb = self.channel_binding.clone();
@@ -1625,7 +1703,7 @@ impl<S, P> Connection<S, P> {
 
     fn on_sasl(&mut self, msg: FrontendMessage, mut exchange: Box<ScramServer>) {
         let FrontendMessage::SaslResponse(r) = msg else {
-            self.expected_password(&msg);
+            self.expected_password(&msg, "SASL");
             return;
         };
         let step = exchange.step(Some(&r.data));
@@ -1963,6 +2041,13 @@ impl<S, P> Connection<S, P> {
 fn postgres_wording(e: &DecodeError) -> String {
     use crate::message::Frame;
     match e {
+        DecodeError::InvalidLength {
+            frame: Frame::Typed(b'F'),
+            length,
+            ..
+        } => {
+            format!("invalid argument size {length} in function call message")
+        }
         DecodeError::UnexpectedEnd { .. } | DecodeError::InvalidLength { .. } => {
             "insufficient data left in message".into()
         }
