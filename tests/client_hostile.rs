@@ -1601,3 +1601,23 @@ proptest! {
         }
     }
 }
+
+/// Terminate is a typed message the server only reads after the startup packet: while waiting
+/// for the SSL answer (or before the TLS handshake) `terminate` just closes, sending nothing
+/// (found by the fuzzer: the client wrote `X` where the server expected a startup packet).
+#[test]
+fn terminate_before_the_startup_packet_sends_nothing() {
+    let mut c = config();
+    c.ssl_mode = SslMode::Prefer;
+    let mut conn = start(c);
+    let sent = conn.poll_transmit().expect("SSLRequest");
+    assert_eq!(&sent[..], &[0, 0, 0, 8, 4, 210, 22, 47]);
+    conn.terminate();
+    assert_eq!(conn.poll_transmit(), None);
+    assert_eq!(events(&mut conn), vec![Event::Closed(None)]);
+
+    // After the startup packet, Terminate is sent.
+    let mut conn = connected();
+    conn.terminate();
+    assert_eq!(conn.poll_transmit().as_deref(), Some(&b"X\0\0\0\x04"[..]));
+}

@@ -109,3 +109,73 @@ fn statement_and_portal_limits() {
     };
     assert_eq!(run(&mut conn, &bind3), ["54000"]);
 }
+
+/// Replies the state machine writes on its own (Describe of a statement) do not let buffered
+/// output outgrow `max_output`: input waits while output is full (found by the fuzzer:
+/// one read of many Describes amplified into megabytes of buffered output).
+#[test]
+fn describe_flood_is_bounded_by_max_output() {
+    use pgproto::message::{Describe, Parse, Target};
+    let now = Instant::now();
+    let mut config = Config::default();
+    config.max_output = 4096;
+    config.flush_threshold = 1024;
+    let mut conn: Connection = Connection::new(config, now);
+    let mut wire = BytesMut::new();
+    StartupMessage::write(&mut wire, ProtocolVersion::V3_0, [("user", "u")]).unwrap();
+    conn.handle_input(now, &wire);
+    assert!(matches!(conn.poll_event(), Some(Event::Startup(_))));
+    conn.authenticate(Auth::Trust).unwrap();
+    while conn.poll_event().is_some() {}
+    while conn.poll_transmit().is_some() {}
+
+    // A statement with 1,000 parameters: each ParameterDescription is about 4 KB.
+    let types = vec![23u32; 1000];
+    let mut w = BytesMut::new();
+    Parse::new("s", "select", &types)
+        .unwrap()
+        .encode(&mut w)
+        .unwrap();
+    FrontendMessage::Sync.encode(&mut w).unwrap();
+    conn.handle_input(now, &w);
+    while let Some(e) = conn.poll_event() {
+        if let Event::Parse { .. } = e {
+            conn.parse_complete(types.clone(), None, ()).unwrap();
+        }
+    }
+    while conn.poll_transmit().is_some() {}
+
+    let mut w = BytesMut::new();
+    for _ in 0..1000 {
+        Describe::write(&mut w, Target::Statement, "s").unwrap();
+    }
+    FrontendMessage::Sync.encode(&mut w).unwrap();
+    conn.handle_input(now, &w);
+    let mut out = BytesMut::new();
+    let mut largest = 0;
+    loop {
+        while conn.poll_event().is_some() {}
+        match conn.poll_transmit() {
+            Some(b) => {
+                largest = largest.max(b.len());
+                out.extend_from_slice(&b);
+            }
+            None => break,
+        }
+    }
+    // At most max_output plus one Describe's reply (ParameterDescription + NoData).
+    assert!(
+        largest <= 4096 + 4100,
+        "a single transmit held {largest} bytes"
+    );
+    let mut dec = BackendDecoder::new();
+    let (mut descriptions, mut ready) = (0, 0);
+    while let Some(m) = dec.decode(&mut out).unwrap() {
+        match m {
+            BackendMessage::ParameterDescription(_) => descriptions += 1,
+            BackendMessage::ReadyForQuery(_) => ready += 1,
+            _ => {}
+        }
+    }
+    assert_eq!((descriptions, ready), (1000, 1));
+}

@@ -586,7 +586,10 @@ impl Connection {
     /// Sends Terminate and closes the connection (then close the socket).
     pub fn terminate(&mut self) {
         if !matches!(self.phase, Phase::Closed) {
-            let _ = FrontendMessage::Terminate.encode(&mut self.out);
+            // Before the startup packet the server expects no typed message: just close.
+            if !matches!(self.phase, Phase::SslAnswer | Phase::TlsHandshake) {
+                let _ = FrontendMessage::Terminate.encode(&mut self.out);
+            }
             self.mark_ready();
             self.phase = Phase::Closed;
             self.events.push_back(Event::Closed(None));

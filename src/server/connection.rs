@@ -378,7 +378,7 @@ impl<S, P> Connection<S, P> {
     /// Flush, each authentication step, errors and notices (as PostgreSQL flushes them),
     /// notifications while idle, and when the buffer passes [`Config::flush_threshold`].
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if self.events.is_empty() {
+        if self.ready == 0 && self.events.is_empty() {
             self.process();
         }
         if self.ready == 0 {
@@ -1288,6 +1288,13 @@ impl<S, P> Connection<S, P> {
                 })
         );
         if !can || self.undelivered {
+            return false;
+        }
+        if self.out.len() > self.config.max_output {
+            // Backpressure on input: what the client sent waits until the driver has written
+            // what is buffered (replies the state machine writes itself, such as Describe's,
+            // could otherwise grow without bound).
+            self.mark_ready();
             return false;
         }
         if matches!(self.state, State::Startup)
