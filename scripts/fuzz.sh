@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the message decoders for a bounded time: each cargo-fuzz target in fuzz/ runs for
-# FUZZ_SECONDS (default 30) from a scratch corpus seeded with fuzz/corpus_seeds/<target>.
+# Fuzzes the decoders, SCRAM and both connection state machines for a bounded time: each
+# cargo-fuzz target in fuzz/ runs for FUZZ_SECONDS (default 30) from a scratch corpus seeded
+# with fuzz/corpus_seeds/<target>.
 # Exits non-zero if any target crashes (a panic, a failed property, a sanitizer report, or
 # going over 512 MB of RSS); the crashing input is left in fuzz/artifacts/<target>/ and
 # printed in hex.
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
-TARGETS=(decode_frontend decode_backend scram_server scram_client)
+TARGETS=(decode_frontend decode_backend scram_server scram_client server_bytes client_bytes server_ops client_ops)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
