@@ -23,7 +23,8 @@ pub struct Config {
     /// a result (64 KiB).
     pub flush_threshold: usize,
     /// When buffered output exceeds this, [`Connection::output_full`](super::Connection::output_full)
-    /// says so and the application should stop producing rows until the driver drains it (1 MiB).
+    /// says so and the application should stop producing rows until the driver drains it; the
+    /// connection itself reads no further input until then (1 MiB).
     pub max_output: usize,
     /// A server-wide secret for the mock salts of unknown users' SCRAM exchanges. `None` draws one
     /// per connection from the random source (salts then differ between connections).
