@@ -1602,9 +1602,9 @@ proptest! {
     }
 }
 
-/// Terminate is a typed message the server only reads after the startup packet: while waiting
-/// for the SSL answer (or before the TLS handshake) `terminate` just closes, sending nothing
-/// (found by the fuzzer: the client wrote `X` where the server expected a startup packet).
+/// As libpq, `terminate` sends Terminate only once connected: while waiting for the SSL answer
+/// or during authentication it just closes, sending nothing (found by the fuzzer: the client
+/// wrote `X` where the server expected a startup packet).
 #[test]
 fn terminate_before_the_startup_packet_sends_nothing() {
     let mut c = config();
@@ -1616,7 +1616,16 @@ fn terminate_before_the_startup_packet_sends_nothing() {
     assert_eq!(conn.poll_transmit(), None);
     assert_eq!(events(&mut conn), vec![Event::Closed(None)]);
 
-    // After the startup packet, Terminate is sent.
+    // During authentication the server expects a password message: nothing either.
+    let mut conn = start(config());
+    assert!(conn.poll_transmit().is_some());
+    assert!(feed(&mut conn, &auth(Authentication::CleartextPassword)).is_empty());
+    while conn.poll_transmit().is_some() {}
+    conn.terminate();
+    assert_eq!(conn.poll_transmit(), None);
+    assert_eq!(events(&mut conn), vec![Event::Closed(None)]);
+
+    // Once connected, Terminate is sent.
     let mut conn = connected();
     conn.terminate();
     assert_eq!(conn.poll_transmit().as_deref(), Some(&b"X\0\0\0\x04"[..]));

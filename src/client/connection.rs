@@ -583,11 +583,13 @@ impl Connection {
         }
     }
 
-    /// Sends Terminate and closes the connection (then close the socket).
+    /// Sends Terminate (once connected; before that, as libpq, nothing) and closes the
+    /// connection (then close the socket).
     pub fn terminate(&mut self) {
         if !matches!(self.phase, Phase::Closed) {
-            // Before the startup packet the server expects no typed message: just close.
-            if !matches!(self.phase, Phase::SslAnswer | Phase::TlsHandshake) {
+            // As libpq, Terminate only once connected: before that the server expects a
+            // startup packet or an authentication answer, so just close.
+            if matches!(self.phase, Phase::Ready) {
                 let _ = FrontendMessage::Terminate.encode(&mut self.out);
             }
             self.mark_ready();

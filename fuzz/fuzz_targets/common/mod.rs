@@ -131,15 +131,6 @@ impl FrontendStream {
         assert!(!self.terminated, "the client transmitted after Terminate: {bytes:02x?}");
         self.buf.extend_from_slice(bytes);
         loop {
-            if self.dec.phase() == FrontendPhase::Startup && self.buf.starts_with(b"X\0\0\0\x04") {
-                // Known finding (reported, not fixed here): `client::Connection::terminate`
-                // sends Terminate before the StartupMessage, which a server reads as a startup
-                // packet of length 0x58000000 (libpq sends no Terminate during startup).
-                // Tolerated so that fuzzing goes on past it.
-                let _ = self.buf.split_to(5);
-                self.terminated = true;
-                continue;
-            }
             if self.dec.phase() != FrontendPhase::Startup && self.buf.first() == Some(&b'p') {
                 let phase = self.expected_p.pop_front().unwrap_or_else(|| {
                     panic!("the client sent a 'p' message no authentication request asked for")
