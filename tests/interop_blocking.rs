@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,11 @@ use pgproto::message::{BackendDecoder, BackendMessage, ProtocolVersion, Query, S
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/tools.rs"]
+mod tools;
 
 use examples::{Server, TempDir, self_signed, tool};
+use tools::{finish, psql, psql_command, psql_fails, psql_ok, read_until, show};
 
 // ----- helpers -----------------------------------------------------------------------------------
 
@@ -31,73 +34,6 @@ fn start_auth(method: &str) -> Server {
     let mut args = vec!["--auth", method];
     args.extend(ALICE);
     start(&args)
-}
-
-/// Waits for `child` at most `limit`; kills it and fails the test if it takes longer.
-fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("{what} did not finish within {limit:?}\n{}", show(&out));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A psql command against the server (unaligned, tuples only, no psqlrc, never prompting).
-fn psql_command(port: u16, conninfo: &str, password: Option<&str>, args: &[&str]) -> Command {
-    let mut cmd = Command::new(tool("psql"));
-    cmd.arg(format!(
-        "host=127.0.0.1 port={port} dbname=postgres {conninfo}"
-    ))
-    .args(["-X", "-A", "-t", "-w"])
-    .args(args)
-    .env("PGCONNECT_TIMEOUT", "10")
-    .env_remove("PGPASSWORD")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    if let Some(p) = password {
-        cmd.env("PGPASSWORD", p);
-    }
-    cmd
-}
-
-fn psql(port: u16, conninfo: &str, password: Option<&str>, args: &[&str]) -> Output {
-    let child = psql_command(port, conninfo, password, args)
-        .spawn()
-        .expect("run psql");
-    finish(child, Duration::from_secs(20), "psql")
-}
-
-/// Runs psql and requires success; returns its stdout.
-fn psql_ok(port: u16, conninfo: &str, password: Option<&str>, args: &[&str]) -> String {
-    let out = psql(port, conninfo, password, args);
-    assert!(out.status.success(), "psql {args:?} failed\n{}", show(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs psql and requires failure; returns its stderr.
-fn psql_fails(port: u16, conninfo: &str, password: Option<&str>, args: &[&str]) -> String {
-    let out = psql(port, conninfo, password, args);
-    assert!(
-        !out.status.success(),
-        "psql {args:?} succeeded\n{}",
-        show(&out)
-    );
-    String::from_utf8(out.stderr).unwrap()
 }
 
 // ----- authentication ----------------------------------------------------------------------------
@@ -425,25 +361,6 @@ fn psql_copies_to_and_from_the_table() {
 // ----- notifications and cancel ------------------------------------------------------------------
 
 /// Reads backend messages from a raw connection until one matches (or the time runs out).
-fn read_until(
-    sock: &mut TcpStream,
-    dec: &mut BackendDecoder,
-    buf: &mut BytesMut,
-    done: impl Fn(&BackendMessage) -> bool,
-) -> Option<BackendMessage> {
-    let mut chunk = [0; 4096];
-    loop {
-        while let Some(m) = dec.decode(buf).unwrap() {
-            if done(&m) {
-                return Some(m);
-            }
-        }
-        match sock.read(&mut chunk) {
-            Ok(n @ 1..) => buf.extend_from_slice(&chunk[..n]),
-            _ => return None,
-        }
-    }
-}
 
 #[test]
 fn notify_reaches_listeners_busy_and_idle() {
