@@ -13,6 +13,7 @@
 //! ```
 
 use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,7 @@ pub enum Next {
     /// A statement is running in the background (`pg_sleep`): call [`App::resume`] at this
     /// instant, or earlier (every [`SLEEP_STEP`]) so that a cancel ends it promptly. No other
     /// event is handed over meanwhile.
+    #[allow(dead_code)] // examples/sqlite.rs runs everything at once
     Resume(Instant),
 }
 
@@ -319,5 +321,46 @@ impl<S, P, A: App<S, P>> Link<S, P, A> {
     /// Whether the socket should be closed, once what [`Link::poll_write`] gives is written.
     pub fn is_done(&self) -> bool {
         self.transport.is_done()
+    }
+}
+
+/// How long a blocking read waits at most before the loop goes round anyway (to deliver
+/// notifications from other connections).
+const TICK: Duration = Duration::from_millis(50);
+
+/// Runs one connection on a blocking socket to its end: the whole driving loop of a
+/// thread-per-connection server.
+#[allow(dead_code)]
+pub fn run_blocking<S, P, A: App<S, P>>(
+    mut socket: TcpStream,
+    mut link: Link<S, P, A>,
+) -> io::Result<()> {
+    socket.set_nodelay(true)?;
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        link.drive(Instant::now());
+        while let Some(bytes) = link.poll_write() {
+            socket.write_all(&bytes)?;
+        }
+        if link.is_done() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let wait = link
+            .deadline(now)
+            .map_or(TICK, |d| d.saturating_duration_since(now));
+        socket.set_read_timeout(Some(wait.clamp(Duration::from_millis(1), TICK)))?;
+        match socket.read(&mut buf) {
+            Ok(0) => link.handle_eof(Instant::now()),
+            Ok(n) => link.handle_read(Instant::now(), &buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => link.handle_eof(Instant::now()), // reset
+        }
     }
 }

@@ -57,6 +57,7 @@ pub struct Tls {
 
 impl Options {
     /// The options from the command line; prints the usage and exits on a mistake.
+    #[allow(dead_code)]
     pub fn from_args() -> Options {
         Options::from_list(std::env::args().skip(1).collect())
     }
