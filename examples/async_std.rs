@@ -14,6 +14,8 @@ mod catalog;
 mod driver;
 #[path = "common/options.rs"]
 mod options;
+#[path = "common/settings.rs"]
+mod settings;
 
 use std::io;
 use std::sync::Arc;

@@ -22,6 +22,8 @@ mod catalog;
 mod driver;
 #[path = "common/options.rs"]
 mod options;
+#[path = "common/settings.rs"]
+mod settings;
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};

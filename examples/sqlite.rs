@@ -39,6 +39,8 @@ mod driver;
 mod options;
 #[path = "sqlite/pgcatalog.rs"]
 mod pgcatalog;
+#[path = "common/settings.rs"]
+mod settings;
 #[path = "sqlite/sql.rs"]
 mod sql;
 #[path = "sqlite/values.rs"]
@@ -63,6 +65,7 @@ use pgproto::types::{self, ValueError, oid};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{InterruptHandle, OpenFlags};
+use settings::Settings;
 
 /// Statements carry their [`Plan`]; portals the rows an Execute has not sent yet.
 type Conn = Connection<Plan, Pending>;
@@ -440,7 +443,7 @@ struct Session {
     cancel: Arc<AtomicBool>,
     inbox: mpsc::Receiver<(i32, String, String)>,
     inbox_tx: mpsc::Sender<(i32, String, String)>,
-    settings: Vec<(String, String)>,
+    settings: Settings,
     user: String,
     /// The statements of a simple query still to run.
     queue: VecDeque<String>,
@@ -449,40 +452,14 @@ struct Session {
     pending_notifies: Vec<(String, String)>,
 }
 
-/// Settings PostgreSQL reports with ParameterStatus when they change, in its spelling.
-const REPORTED: &[&str] = &[
-    "application_name",
-    "client_encoding",
-    "DateStyle",
-    "default_transaction_read_only",
-    "in_hot_standby",
-    "integer_datetimes",
-    "IntervalStyle",
-    "is_superuser",
-    "search_path",
-    "server_encoding",
-    "server_version",
-    "session_authorization",
-    "standard_conforming_strings",
-    "TimeZone",
-];
-
 impl Session {
     fn new(server: Arc<Server>) -> rusqlite::Result<Session> {
         let db = open(&server.path, server.flags)?;
         let (inbox_tx, inbox) = mpsc::channel();
         let process_id = server.next_pid.fetch_add(1, Ordering::Relaxed);
-        let mut settings = Config::default().parameters;
-        for (k, v) in [
-            ("extra_float_digits", "1"),
-            ("client_min_messages", "notice"),
-            ("statement_timeout", "0"),
-            ("transaction_isolation", "serializable"),
-            ("max_identifier_length", "63"),
-            ("search_path", "\"$user\", public"),
-        ] {
-            settings.push((k.into(), v.into()));
-        }
+        let mut settings = Settings::new();
+        settings.set("transaction_isolation", "serializable"); // SQLite's only level
+        settings.set("search_path", "\"$user\", public");
         let cancel = Arc::new(AtomicBool::new(false));
         let sleep_cancel = cancel.clone();
         db.create_scalar_function("pg_sleep", 1, FunctionFlags::SQLITE_UTF8, move |ctx| {
@@ -500,10 +477,7 @@ impl Session {
                 std::thread::sleep(left.min(Duration::from_millis(5)));
             }
         })?;
-        let server_version = settings
-            .iter()
-            .find(|(k, _)| k == "server_version")
-            .map_or("", |(_, v)| v.as_str());
+        let server_version = settings.get("server_version").map_or("", |(_, v)| v);
         let version = format!(
             "PostgreSQL {server_version} (pgproto SQLite example, SQLite {})",
             rusqlite::version()
@@ -561,7 +535,7 @@ impl Session {
             return conn.reject(e);
         }
         for (name, value) in &startup.settings {
-            self.set_setting(name, value);
+            self.settings.set(name, value);
         }
         self.user = startup.user.to_string_lossy().into_owned();
         let database = startup.database.to_string_lossy().into_owned();
@@ -589,23 +563,6 @@ impl Session {
             inbox: self.inbox_tx.clone(),
         };
         self.server.peers().insert(self.process_id, peer);
-    }
-
-    fn set_setting(&mut self, name: &str, value: &str) -> String {
-        match self
-            .settings
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
-            Some((k, v)) => {
-                *v = value.to_string();
-                k.clone()
-            }
-            None => {
-                self.settings.push((name.to_string(), value.to_string()));
-                name.to_string()
-            }
-        }
     }
 
     /// The transaction status after a statement: failed stays failed until the block ends.
@@ -883,8 +840,9 @@ impl Session {
                 } else {
                     ident(1)
                 };
-                let column = Column::new(name.clone(), oid::TEXT);
-                Ok((Plan::Show(name), Vec::new(), Some(vec![column])))
+                let shown = self.settings.get(&name).map_or(name.as_str(), |(k, _)| k);
+                let column = Column::new(shown, oid::TEXT);
+                Ok((Plan::Show(name.clone()), Vec::new(), Some(vec![column])))
             }
             "listen" => none(Plan::Listen(ident(1))),
             "unlisten" => none(Plan::Unlisten(
@@ -1192,27 +1150,22 @@ impl Session {
                         .map(|(_, v)| v.clone())
                         .unwrap_or_default(),
                 };
-                let name = self.set_setting(name, &value);
-                if let Some(reported) = REPORTED.iter().find(|r| r.eq_ignore_ascii_case(&name)) {
-                    conn.set_parameter(reported, &value)?;
+                let name = self.settings.set(name, &value);
+                if Settings::is_reported(&name) {
+                    conn.set_parameter(&name, &value)?;
                 }
                 command(if *reset { "RESET" } else { "SET" })
             }
             Plan::Show(name) => {
-                let value = self
-                    .settings
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| {
-                        PgError::new(
-                            SqlState::UNDEFINED_OBJECT,
-                            format!("unrecognized configuration parameter \"{name}\""),
-                        )
-                    })?;
+                let (name, value) = self.settings.get(name).ok_or_else(|| {
+                    PgError::new(
+                        SqlState::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
+                })?;
                 Ok(Outcome::Rows {
-                    columns: vec![Column::new(name.clone(), oid::TEXT)],
-                    rows: VecDeque::from([vec![Value::Text(value)]]),
+                    columns: vec![Column::new(name, oid::TEXT)],
+                    rows: VecDeque::from([vec![Value::Text(value.into())]]),
                     original: "SHOW".into(),
                 })
             }

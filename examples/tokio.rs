@@ -16,6 +16,8 @@ mod catalog;
 mod driver;
 #[path = "common/options.rs"]
 mod options;
+#[path = "common/settings.rs"]
+mod settings;
 
 use std::cell::RefCell;
 use std::io;

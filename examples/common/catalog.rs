@@ -39,6 +39,7 @@ use pgproto::auth::{OsRandom, RandomSource};
 
 use crate::driver::{App, Next};
 use crate::options::Options;
+use crate::settings::Settings;
 use pgproto::message::{Bind, Format, PgStr, TransactionStatus};
 use pgproto::server::{
     ApiError, Column, Config, Connection, Event, PgError, Replication, Severity, Startup,
@@ -157,7 +158,7 @@ pub struct Session {
     inbox: mpsc::Receiver<Notification>,
     inbox_tx: mpsc::Sender<Notification>,
     wake: Option<Arc<dyn Fn() + Send + Sync>>,
-    settings: Vec<(String, String)>,
+    settings: Settings,
     /// The statements of a simple query still to run.
     queue: VecDeque<Plan>,
     /// The pg_sleep in progress: when it ends, and where its result goes.
@@ -174,41 +175,12 @@ pub struct CopyIn {
     data: Vec<u8>,
 }
 
-/// Run-time settings that PostgreSQL reports with ParameterStatus when they change.
-const REPORTED: &[&str] = &[
-    "application_name",
-    "client_encoding",
-    "DateStyle",
-    "default_transaction_read_only",
-    "in_hot_standby",
-    "integer_datetimes",
-    "IntervalStyle",
-    "is_superuser",
-    "scram_iterations",
-    "search_path",
-    "server_encoding",
-    "server_version",
-    "session_authorization",
-    "standard_conforming_strings",
-    "TimeZone",
-];
-
 impl Session {
     /// A session for a new connection, with its own process id.
     pub fn new(server: Arc<Server>) -> Session {
         let (inbox_tx, inbox) = mpsc::channel();
         let process_id = server.next_pid.fetch_add(1, Ordering::Relaxed);
-        let mut settings = Config::default().parameters;
-        for (k, v) in [
-            ("application_name", ""),
-            ("extra_float_digits", "1"),
-            ("client_min_messages", "notice"),
-            ("statement_timeout", "0"),
-            ("transaction_isolation", "read committed"),
-            ("max_identifier_length", "63"),
-        ] {
-            settings.push((k.into(), v.into()));
-        }
+        let settings = Settings::new();
         Session {
             server,
             process_id,
@@ -350,7 +322,7 @@ impl Session {
             return conn.reject(e);
         }
         for (name, value) in startup.settings {
-            self.set_setting(&name, &value);
+            self.settings.set(&name, &value);
         }
         conn.authenticate(
             self.server
@@ -678,46 +650,24 @@ impl Session {
                 }
             }
             Plan::Set(name, value) => {
-                let name = self.set_setting(name, value);
-                if REPORTED.iter().any(|r| r.eq_ignore_ascii_case(&name)) {
+                let name = self.settings.set(name, value);
+                if Settings::is_reported(&name) {
                     conn.set_parameter(&name, value)
                         .map_err(|e| PgError::new(SqlState::INTERNAL_ERROR, e.to_string()))?;
                 }
                 command("SET")
             }
             Plan::Show(name) => {
-                let Some((name, value)) = self
-                    .settings
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                else {
+                let Some((name, value)) = self.settings.get(name) else {
                     let msg = format!("unrecognized configuration parameter \"{name}\"");
                     return Err(PgError::new(SqlState::UNDEFINED_OBJECT, msg));
                 };
-                let column = Column::new(name.clone(), oid::TEXT);
-                let mut rows = Rows::new(vec![column], vec![vec![Value::Text(value.clone())]]);
+                let column = Column::new(name, oid::TEXT);
+                let mut rows = Rows::new(vec![column], vec![vec![Value::Text(value.into())]]);
                 rows.command = "SHOW";
                 Outcome::Rows(rows)
             }
         })
-    }
-
-    /// Sets a setting; returns its name as first spelled (`datestyle` is `DateStyle`).
-    fn set_setting(&mut self, name: &str, value: &str) -> String {
-        match self
-            .settings
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
-            Some((k, v)) => {
-                *v = value.to_string();
-                k.clone()
-            }
-            None => {
-                self.settings.push((name.to_string(), value.to_string()));
-                name.to_string()
-            }
-        }
     }
 
     fn copy_rows_out(&self, binary: bool) -> Result<Outcome, PgError> {
