@@ -36,6 +36,17 @@ pub struct Config {
     pub max_statements: usize,
     /// The most portals one session may hold at once (10,000); a Bind past it gets ERROR 54000.
     pub max_portals: usize,
+    /// Hold the session after a successful authentication: AuthenticationOk is sent and
+    /// [`Event::Authenticated`](super::Event::Authenticated) waits for
+    /// [`Connection::start_session`](super::Connection::start_session) (or a FATAL error) before
+    /// the parameters, BackendKeyData and ReadyForQuery go out. A proxy uses it to log in
+    /// upstream first, and to report the upstream's parameters (off).
+    pub hold_after_auth: bool,
+    /// Report each Sync as [`Event::Sync`](super::Event::Sync), to be answered with
+    /// [`Connection::sync_done`](super::Connection::sync_done), instead of answering it with
+    /// ReadyForQuery at once: a proxy passes Sync on and reports the upstream's transaction
+    /// status (off).
+    pub report_sync: bool,
 }
 
 impl Default for Config {
@@ -66,6 +77,8 @@ impl Default for Config {
             process_id: 1,
             max_statements: 10_000,
             max_portals: 10_000,
+            hold_after_auth: false,
+            report_sync: false,
         }
     }
 }

@@ -16,10 +16,11 @@ use crate::auth::{
 };
 use crate::message::{
     Authentication, BackendKeyData, BackendMessage, CommandComplete, CopyData, CopyResponse,
-    CopyResponseKind, DataRow, DecodeError, Format, FrontendDecoder, FrontendMessage,
-    FrontendPhase, FunctionCallResponse, NegotiateProtocolVersion, NotificationResponse,
-    ParameterDescription, ParameterStatus, PgStr, ProtocolVersion, RowDescription, SaslMechanisms,
-    StartupMessage, TLS_HANDSHAKE_BYTE, Target, TransactionStatus, backend_tag as tag,
+    CopyResponseKind, DataRow, DecodeError, EncodeError, ErrorFields, Format, FrontendDecoder,
+    FrontendMessage, FrontendPhase, FunctionCallResponse, NegotiateProtocolVersion,
+    NotificationResponse, ParameterDescription, ParameterStatus, PgStr, ProtocolVersion,
+    RowDescription, SaslMechanisms, StartupMessage, TLS_HANDSHAKE_BYTE, Target, TransactionStatus,
+    backend_tag as tag,
 };
 use crate::types::RowWriter;
 
@@ -71,6 +72,10 @@ enum State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Busy {
     Idle,
+    /// Authenticated, held until `start_session` (`Config::hold_after_auth`).
+    Starting,
+    /// A Sync waits for `sync_done` (`Config::report_sync`).
+    Sync,
     /// A simple query; `columns` of the current statement's rows, `failed` after an error.
     Query {
         columns: Option<usize>,
@@ -564,7 +569,8 @@ impl<S, P> Connection<S, P> {
         } else {
             self.parameters.push((name.to_string(), value.to_string()));
         }
-        if matches!(self.state, State::Ready(_)) {
+        // While a held session starts, the value goes out with the others.
+        if matches!(self.state, State::Ready(b) if b != Busy::Starting) {
             ParameterStatus::write(&mut self.deferred_params, name, value)?;
             if self.at_ready {
                 self.out.extend_from_slice(&self.deferred_params);
@@ -707,11 +713,38 @@ impl<S, P> Connection<S, P> {
     /// the extended protocol everything up to Sync is discarded. Inside a transaction block the
     /// transaction is marked failed.
     pub fn error(&mut self, error: PgError) -> Result<(), ApiError> {
+        let fatal = error.severity == Severity::Fatal;
+        self.answer_error(fatal, error.code, &error.message, |out| {
+            error.write(out, tag::ERROR_RESPONSE)
+        })
+    }
+
+    /// Sends an ErrorResponse with these fields exactly as given (a proxy forwarding the
+    /// server's error with every field it has); otherwise as [`error`](Self::error). A
+    /// severity of FATAL or PANIC ends the session.
+    pub fn error_fields(&mut self, fields: &ErrorFields) -> Result<(), ApiError> {
+        let fatal = matches!(fields.severity(), Some(b"FATAL" | b"PANIC"));
+        let code = fields.sqlstate().unwrap_or(SqlState::INTERNAL_ERROR);
+        let message = String::from_utf8_lossy(fields.message().unwrap_or_default()).into_owned();
+        self.answer_error(fatal, code, &message, |out| {
+            fields.encode(out, tag::ERROR_RESPONSE)
+        })
+    }
+
+    fn answer_error(
+        &mut self,
+        fatal: bool,
+        code: SqlState,
+        message: &str,
+        write: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+    ) -> Result<(), ApiError> {
         let Some(busy) = self.answering() else {
             return Err(self.unexpected("error"));
         };
-        if error.severity == Severity::Fatal {
-            self.fatal(error);
+        if fatal {
+            let _ = write(&mut self.out);
+            self.mark_ready();
+            self.end(code, message.to_string());
             return Ok(());
         }
         let next = match busy {
@@ -732,9 +765,14 @@ impl<S, P> Connection<S, P> {
             | Busy::CopyOut { simple: false }
             | Busy::CopyOutDone { simple: false }
             | Busy::CopyBoth { simple: false, .. } => Some(Busy::Idle),
-            Busy::Query { failed: true, .. } | Busy::Idle => return Err(self.unexpected("error")),
+            // An error at Sync (committing the implicit transaction failed): ReadyForQuery
+            // still comes from sync_done.
+            Busy::Sync => Some(Busy::Sync),
+            Busy::Query { failed: true, .. } | Busy::Idle | Busy::Starting => {
+                return Err(self.unexpected("error"));
+            }
         };
-        error.write(&mut self.out, tag::ERROR_RESPONSE)?;
+        write(&mut self.out)?;
         self.mark_ready();
         self.txn = self.after_error_status();
         if matches!(
@@ -809,6 +847,26 @@ impl<S, P> Connection<S, P> {
     /// Answers take effect at the next poll, so calling this right after answering works.
     pub fn set_transaction_status(&mut self, status: TransactionStatus) {
         self.txn = status;
+    }
+
+    /// Answers [`Event::Sync`] (with [`Config::report_sync`]): ReadyForQuery with `status`.
+    /// An [`error`](Self::error) may come first (committing the implicit transaction failed).
+    pub fn sync_done(&mut self, status: TransactionStatus) -> Result<(), ApiError> {
+        if self.answering() != Some(Busy::Sync) {
+            return Err(self.unexpected("sync_done"));
+        }
+        self.ready_for_query(status);
+        Ok(())
+    }
+
+    /// Answers [`Event::Authenticated`] held by [`Config::hold_after_auth`]: sends the
+    /// parameters (with any [`set_parameter`](Self::set_parameter) made meanwhile),
+    /// BackendKeyData and ReadyForQuery.
+    pub fn start_session(&mut self) -> Result<(), ApiError> {
+        if self.busy() != Some(Busy::Starting) {
+            return Err(self.unexpected("start_session"));
+        }
+        self.start_session_now()
     }
 
     // ----- answers: COPY -----------------------------------------------------------------
@@ -954,6 +1012,21 @@ impl<S, P> Connection<S, P> {
         Ok(())
     }
 
+    /// Sends a NoticeResponse with these fields exactly as given (a proxy forwarding the
+    /// server's notice); otherwise as [`notice`](Self::notice).
+    pub fn notice_fields(&mut self, fields: &ErrorFields) -> Result<(), ApiError> {
+        match self.state {
+            State::Closed => return Err(ApiError::Closed),
+            State::Startup | State::TlsDecision | State::TlsHandshake | State::StartupDecision => {
+                return Err(self.unexpected("notice"));
+            }
+            _ => {}
+        }
+        fields.encode(&mut self.out, tag::NOTICE_RESPONSE)?;
+        self.mark_ready();
+        Ok(())
+    }
+
     /// Delivers a NOTIFY to this session: at once when it is idle outside a transaction (a
     /// LISTENing client gets it without sending anything), otherwise just before the
     /// ReadyForQuery that ends the transaction, as PostgreSQL delivers them.
@@ -1009,6 +1082,7 @@ fn needs_answer(e: &Event) -> bool {
             | Event::Query { .. }
             | Event::Parse { .. }
             | Event::Execute { .. }
+            | Event::Sync { .. }
             | Event::FunctionCall(_)
     )
 }
@@ -1046,6 +1120,8 @@ impl<S, P> Connection<S, P> {
                 "the client's password"
             }
             State::Ready(Busy::Idle) => "client messages",
+            State::Ready(Busy::Starting) => "start_session",
+            State::Ready(Busy::Sync) => "an answer to Sync",
             State::Ready(Busy::Query { .. }) => "results of a simple query",
             State::Ready(Busy::Parse) => "an answer to Parse",
             State::Ready(Busy::Execute { .. }) => "results of Execute",
@@ -1134,6 +1210,21 @@ impl<S, P> Connection<S, P> {
             self.fatal(e);
             return Ok(());
         }
+        self.auth_deadline = None;
+        if self.config.hold_after_auth {
+            self.mark_ready();
+            self.decoder.set_phase(FrontendPhase::Normal);
+            self.state = State::Ready(Busy::Starting);
+            self.events.push_back(Event::Authenticated {
+                user: self.user.clone(),
+            });
+            return Ok(());
+        }
+        self.start_session_now()
+    }
+
+    /// The parameters, BackendKeyData and ReadyForQuery that start an authenticated session.
+    fn start_session_now(&mut self) -> Result<(), ApiError> {
         // PostgreSQL 18 always reports these two.
         if !self.parameters.iter().any(|(k, _)| k == "application_name") {
             self.parameters
@@ -1166,11 +1257,12 @@ impl<S, P> Connection<S, P> {
         }
         BackendKeyData::write(&mut self.out, self.config.process_id, &key)?;
         self.secret_key = key;
-        self.auth_deadline = None;
         self.decoder.set_phase(FrontendPhase::Normal);
-        self.events.push_back(Event::Authenticated {
-            user: self.user.clone(),
-        });
+        if !self.config.hold_after_auth {
+            self.events.push_back(Event::Authenticated {
+                user: self.user.clone(),
+            });
+        }
         self.ready_for_query(TransactionStatus::Idle);
         Ok(())
     }
@@ -1435,6 +1527,20 @@ impl<S, P> Connection<S, P> {
             // A Query, FunctionCall or Sync: ReadyForQuery follows, and a Sync ends discarding
             // even when its body is bad.
             self.discarding = false;
+            if is_sync {
+                self.sync(true);
+            } else {
+                self.ready_for_query(self.txn);
+            }
+        }
+    }
+
+    /// A Sync: ReadyForQuery, or [`Event::Sync`] for the application to answer.
+    fn sync(&mut self, failed: bool) {
+        if self.config.report_sync {
+            self.state = State::Ready(Busy::Sync);
+            self.push_request(Event::Sync { failed });
+        } else {
             self.ready_for_query(self.txn);
         }
     }
@@ -1802,8 +1908,8 @@ impl<S, P> Connection<S, P> {
                 let _ = BackendMessage::CloseComplete.encode(&mut self.out);
             }
             FrontendMessage::Sync => {
-                self.discarding = false;
-                self.ready_for_query(self.txn);
+                let failed = std::mem::take(&mut self.discarding);
+                self.sync(failed);
             }
             FrontendMessage::Flush => self.mark_ready(),
             FrontendMessage::FunctionCall(f) => {

@@ -35,7 +35,10 @@ pub enum Event {
     /// [`reject`](super::Connection::reject).
     Startup(Startup),
     /// Authentication succeeded and the session is ready: AuthenticationOk, the parameters,
-    /// BackendKeyData and ReadyForQuery have been queued.
+    /// BackendKeyData and ReadyForQuery have been queued. With
+    /// [`Config::hold_after_auth`](super::Config::hold_after_auth), only AuthenticationOk has:
+    /// answer with [`start_session`](super::Connection::start_session) or a FATAL
+    /// [`error`](super::Connection::error).
     Authenticated {
         /// The user name from the startup packet.
         user: PgStr,
@@ -68,6 +71,13 @@ pub enum Event {
         portal: PgStr,
         /// The most rows to return (0 for all).
         max_rows: u32,
+    },
+    /// Sync, reported only with [`Config::report_sync`](super::Config::report_sync): answer
+    /// with [`sync_done`](super::Connection::sync_done) and the transaction status.
+    Sync {
+        /// An error since the previous Sync made the connection discard messages: an implicit
+        /// transaction must be rolled back.
+        failed: bool,
     },
     /// A FunctionCall: answer with [`function_result`](super::Connection::function_result) or
     /// [`error`](super::Connection::error).

@@ -103,3 +103,33 @@ pub fn self_signed(dir: &TempDir) -> (String, String) {
     );
     (cert, key)
 }
+
+// ----- added for tests/interop_proxy.rs ---------------------------------------------------
+
+/// Builds example `name` (in the profile and target folder of this test binary) and returns
+/// its path: `cargo test --test NAME` alone builds no examples, and a stale binary from an
+/// earlier build would test old code.
+pub fn build_example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--example", name, "--target-dir"])
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    // What cargo set for this test (CARGO_MANIFEST_DIR, CARGO_PKG_*, ...) would look like a
+    // changed environment to build scripts, and rebuild half the dependencies.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key == "OUT_DIR" {
+            cmd.env_remove(&*key);
+        }
+    }
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build --example {name} failed");
+    example(name)
+}
