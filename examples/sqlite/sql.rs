@@ -694,40 +694,6 @@ fn values_position(tokens: &[Token], values_start: usize, p: usize) -> Option<us
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rewrites_params_and_casts() {
-        let r = rewrite("SELECT $1::int + 1, '$2', \"a\"\"b\", $2::double precision, x::text");
-        assert_eq!(r.sql, "SELECT ?1 + 1, '$2', \"a\"\"b\", ?2, x");
-        assert_eq!(r.cast_types.get(&0), Some(&oid::INT4));
-        assert_eq!(r.cast_types.get(&1), Some(&oid::FLOAT8));
-    }
-
-    #[test]
-    fn checks_division() {
-        let r = |s: &str| rewrite(s).sql;
-        assert_eq!(r("SELECT 1/0"), "SELECT pg_div(1, 0)");
-        assert_eq!(r("SELECT a * b / c + 1"), "SELECT pg_div(a * b, c) + 1");
-        assert_eq!(r("SELECT a / b / c"), "SELECT pg_div(pg_div(a, b), c)");
-        assert_eq!(
-            r("SELECT -t.x / (y + 1), f(x) / -2"),
-            "SELECT -pg_div(t.x, (y + 1)), pg_div(f(x), -2)"
-        );
-        assert_eq!(r("SELECT '1/0', x -- a/b"), "SELECT '1/0', x -- a/b");
-    }
-
-    #[test]
-    fn splits_statements() {
-        assert_eq!(
-            split_statements("SELECT 1; SELECT ';'; ;"),
-            vec!["SELECT 1", " SELECT ';'"]
-        );
-    }
-}
-
 /// The PostgreSQL types of a statement's result columns where SQLite has no declared type (an
 /// expression): from literals, casts, parameters, operators and well-known functions, as
 /// PostgreSQL would type them. `None` for a column this cannot tell (then text), and an empty
@@ -1038,4 +1004,38 @@ fn first_top_level(e: &[Token], pred: impl Fn(&Token) -> bool) -> Option<usize> 
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_params_and_casts() {
+        let r = rewrite("SELECT $1::int + 1, '$2', \"a\"\"b\", $2::double precision, x::text");
+        assert_eq!(r.sql, "SELECT ?1 + 1, '$2', \"a\"\"b\", ?2, x");
+        assert_eq!(r.cast_types.get(&0), Some(&oid::INT4));
+        assert_eq!(r.cast_types.get(&1), Some(&oid::FLOAT8));
+    }
+
+    #[test]
+    fn checks_division() {
+        let r = |s: &str| rewrite(s).sql;
+        assert_eq!(r("SELECT 1/0"), "SELECT pg_div(1, 0)");
+        assert_eq!(r("SELECT a * b / c + 1"), "SELECT pg_div(a * b, c) + 1");
+        assert_eq!(r("SELECT a / b / c"), "SELECT pg_div(pg_div(a, b), c)");
+        assert_eq!(
+            r("SELECT -t.x / (y + 1), f(x) / -2"),
+            "SELECT -pg_div(t.x, (y + 1)), pg_div(f(x), -2)"
+        );
+        assert_eq!(r("SELECT '1/0', x -- a/b"), "SELECT '1/0', x -- a/b");
+    }
+
+    #[test]
+    fn splits_statements() {
+        assert_eq!(
+            split_statements("SELECT 1; SELECT ';'; ;"),
+            vec!["SELECT 1", " SELECT ';'"]
+        );
+    }
 }
