@@ -2,7 +2,7 @@
 //! answers every event the way the protocol asks.
 //!
 //! Input layout: byte 0 picks the authentication method and the TLS answer, byte 1 the output
-//! limits, bytes 2-3 seed the chunk sizes the rest is fed in and how far the clock moves
+//! limits and the proxy hooks (`report_sync`, `hold_after_auth`), bytes 2-3 seed the chunk sizes the rest is fed in and how far the clock moves
 //! between chunks (so that the authentication and idle timers fire sometimes). The answers to
 //! queries, Parse, Execute and FunctionCall are picked by the first byte of the query text
 //! (or the function's OID), so the fuzzer steers them through the client bytes.
@@ -46,7 +46,9 @@ const ONE_MESSAGE: usize = 24 * 1024;
 const STRICT_OUTPUT_BOUND: bool = true;
 
 fuzz_target!(|data: &[u8]| {
-    let [flags, limits, s1, s2, input @ ..] = data else { return };
+    let [flags, limits, s1, s2, input @ ..] = data else {
+        return;
+    };
     run(*flags, *limits, [*s1, *s2], input);
 });
 
@@ -59,6 +61,9 @@ enum Copy {
 
 struct App {
     flags: u8,
+    /// Config::report_sync and Config::hold_after_auth.
+    report_sync: bool,
+    hold: bool,
     out: BackendStream,
     terminated: Option<Termination>,
     drained_after_terminate: bool,
@@ -72,6 +77,10 @@ fn run(flags: u8, limits: u8, seed: [u8; 2], input: &[u8]) {
     config.authentication_timeout = Duration::from_millis(1000 + 500 * u64::from(flags >> 6));
     config.max_output = 256 << (limits & 7);
     config.flush_threshold = 128 << ((limits >> 3) & 7);
+    // The proxy hooks: Sync reported as an event, the session held after authentication.
+    config.report_sync = limits & 0x40 != 0;
+    config.hold_after_auth = limits & 0x80 != 0;
+    let (config_report_sync, config_hold) = (config.report_sync, config.hold_after_auth);
     config.process_id = 7;
     config.mock_secret = Some([3; 32]);
     let max_output = config.max_output;
@@ -79,6 +88,8 @@ fn run(flags: u8, limits: u8, seed: [u8; 2], input: &[u8]) {
     let mut conn: Connection = Connection::with_random(config, start, rng);
     let mut app = App {
         flags,
+        report_sync: config_report_sync,
+        hold: config_hold,
         out: BackendStream::new(),
         terminated: None,
         drained_after_terminate: false,
@@ -161,12 +172,24 @@ impl App {
     }
 
     fn after_end(&mut self, conn: &mut Connection) {
-        assert!(conn.is_closed(), "the connection did not end after EOF or a 5 s timeout");
-        assert!(self.terminated.is_some(), "closed without a Terminated event");
+        assert!(
+            conn.is_closed(),
+            "the connection did not end after EOF or a 5 s timeout"
+        );
+        assert!(
+            self.terminated.is_some(),
+            "closed without a Terminated event"
+        );
         assert_eq!(conn.poll_event(), None);
         assert!(conn.poll_transmit().is_none());
-        assert_eq!(conn.authenticate(Auth::Trust).unwrap_err(), ApiError::Closed);
-        assert_eq!(conn.query_done(TransactionStatus::Idle).unwrap_err(), ApiError::Closed);
+        assert_eq!(
+            conn.authenticate(Auth::Trust).unwrap_err(),
+            ApiError::Closed
+        );
+        assert_eq!(
+            conn.query_done(TransactionStatus::Idle).unwrap_err(),
+            ApiError::Closed
+        );
         if !matches!(self.terminated, Some(Termination::ClientClosed)) {
             // Everything that was written before the end was offered.
             assert_eq!(conn.output_len(), 0, "output left behind at the end");
@@ -219,8 +242,11 @@ impl App {
                     conn.accept_tls()?;
                     if !conn.is_closed() {
                         // The driver ran the handshake.
-                        let cert: Option<&[u8]> =
-                            if self.flags & 2 == 2 { Some(&[0x30, 0x03, 0x02, 0x01, 0x01]) } else { None };
+                        let cert: Option<&[u8]> = if self.flags & 2 == 2 {
+                            Some(&[0x30, 0x03, 0x02, 0x01, 0x01])
+                        } else {
+                            None
+                        };
                         conn.handle_tls_established(cert)?;
                     }
                     Ok(())
@@ -235,12 +261,20 @@ impl App {
                 let secret = |s: StoredSecret| known.then_some(s);
                 match (self.flags >> 2) & 7 {
                     0 => conn.authenticate(Auth::Trust),
-                    1 => conn.authenticate(Auth::Cleartext(secret(StoredSecret::Plain(common::PASSWORD.to_vec())))),
-                    2 => conn.authenticate(Auth::Md5(secret(StoredSecret::md5(s.user.as_bytes(), common::PASSWORD)))),
+                    1 => conn.authenticate(Auth::Cleartext(secret(StoredSecret::Plain(
+                        common::PASSWORD.to_vec(),
+                    )))),
+                    2 => conn.authenticate(Auth::Md5(secret(StoredSecret::md5(
+                        s.user.as_bytes(),
+                        common::PASSWORD,
+                    )))),
                     3 => conn.authenticate(Auth::Scram(secret(common::scram_secret()))),
                     4 => conn.authenticate(Auth::Md5(secret(common::scram_secret()))),
                     5 => conn.authenticate(Auth::Cleartext(secret(common::scram_secret()))),
-                    6 => conn.reject(PgError::new(SqlState::INVALID_AUTHORIZATION_SPECIFICATION, "no such database")),
+                    6 => conn.reject(PgError::new(
+                        SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                        "no such database",
+                    )),
                     _ => conn.authenticate(Auth::Scram(None)),
                 }
             }
@@ -249,7 +283,15 @@ impl App {
                     conn.set_idle_timeout(Some(Duration::from_millis(700)));
                     conn.set_idle_in_transaction_timeout(Some(Duration::from_millis(300)));
                 }
-                Ok(())
+                if self.hold {
+                    conn.start_session()
+                } else {
+                    Ok(())
+                }
+            }
+            Event::Sync { .. } => {
+                assert!(self.report_sync, "Sync reported without report_sync");
+                conn.sync_done(conn.transaction_status())
             }
             Event::Query { sql } => {
                 self.copy = Copy::None;
@@ -265,14 +307,22 @@ impl App {
                 }
                 Ok(())
             }
-            Event::Parse { query, param_types, .. } => {
+            Event::Parse {
+                query, param_types, ..
+            } => {
                 let sel = query.as_bytes().first().copied().unwrap_or(0);
                 if sel % 7 == 6 {
-                    return conn.error(PgError::new(SqlState::SYNTAX_ERROR, "syntax error").position(1));
+                    return conn
+                        .error(PgError::new(SqlState::SYNTAX_ERROR, "syntax error").position(1));
                 }
-                let params = param_types.iter().map(|&t| if t == 0 { oid::TEXT } else { t }).collect();
+                let params = param_types
+                    .iter()
+                    .map(|&t| if t == 0 { oid::TEXT } else { t })
+                    .collect();
                 let columns = (sel % 3 != 0).then(|| {
-                    (0..sel as usize % 64).map(|i| Column::new(format!("column{i}"), oid::INT4)).collect()
+                    (0..sel as usize % 64)
+                        .map(|i| Column::new(format!("column{i}"), oid::INT4))
+                        .collect()
                 });
                 conn.parse_complete(params, columns, ())
             }
@@ -309,7 +359,10 @@ impl App {
                     }
                     Ok(())
                 }
-                Copy::Both { simple, server_done } => {
+                Copy::Both {
+                    simple,
+                    server_done,
+                } => {
                     self.copy = Copy::None;
                     if !server_done {
                         conn.copy_data(b"last")?;
@@ -325,7 +378,10 @@ impl App {
             },
             Event::CopyFail { .. } => {
                 // The state machine sent the error (and ReadyForQuery for a simple query).
-                assert!(matches!(self.copy, Copy::In { .. } | Copy::Both { .. }), "CopyFail outside COPY");
+                assert!(
+                    matches!(self.copy, Copy::In { .. } | Copy::Both { .. }),
+                    "CopyFail outside COPY"
+                );
                 self.copy = Copy::None;
                 Ok(())
             }
@@ -350,7 +406,9 @@ impl App {
                 // Rows (a simple query describes them first).
                 if simple {
                     let n = columns.unwrap_or(0);
-                    let cols: Vec<Column> = (0..n).map(|i| Column::new(format!("c{i}"), oid::INT4)).collect();
+                    let cols: Vec<Column> = (0..n)
+                        .map(|i| Column::new(format!("c{i}"), oid::INT4))
+                        .collect();
                     conn.row_description(&cols)?;
                 }
                 let Some(n) = columns else {
@@ -361,13 +419,18 @@ impl App {
                     2 => 3,
                     _ => 50 + u32::from(sel),
                 };
-                let limit = if max_rows == 0 { wanted } else { wanted.min(max_rows) };
+                let limit = if max_rows == 0 {
+                    wanted
+                } else {
+                    wanted.min(max_rows)
+                };
                 for i in 0..limit {
                     self.backpressure(conn);
                     if i % 2 == 0 {
                         let v = i.to_string();
-                        let values: Vec<Option<&[u8]>> =
-                            (0..n).map(|c| if c % 3 == 2 { None } else { Some(v.as_bytes()) }).collect();
+                        let values: Vec<Option<&[u8]>> = (0..n)
+                            .map(|c| if c % 3 == 2 { None } else { Some(v.as_bytes()) })
+                            .collect();
                         conn.data_row(values)?;
                     } else {
                         conn.write_row(|row| {
@@ -384,7 +447,11 @@ impl App {
                     conn.command_complete(&format!("SELECT {limit}"))
                 }
             }
-            4 => conn.error(PgError::new(SqlState::UNDEFINED_TABLE, "relation does not exist").detail("d").hint("h")),
+            4 => conn.error(
+                PgError::new(SqlState::UNDEFINED_TABLE, "relation does not exist")
+                    .detail("d")
+                    .hint("h"),
+            ),
             5 => {
                 conn.start_copy_in(Format::Text, &[0, 0])?;
                 self.copy = Copy::In { simple };
@@ -407,7 +474,10 @@ impl App {
                 if server_done {
                     conn.copy_done()?;
                 }
-                self.copy = Copy::Both { simple, server_done };
+                self.copy = Copy::Both {
+                    simple,
+                    server_done,
+                };
                 Ok(())
             }
             8 => {
@@ -417,9 +487,10 @@ impl App {
                 conn.set_transaction_status(TransactionStatus::InTransaction);
                 conn.command_complete("BEGIN")
             }
-            9 => {
-                conn.error(PgError::fatal(SqlState::ADMIN_SHUTDOWN, "terminating connection due to administrator command"))
-            }
+            9 => conn.error(PgError::fatal(
+                SqlState::ADMIN_SHUTDOWN,
+                "terminating connection due to administrator command",
+            )),
             _ => {
                 conn.set_transaction_status(TransactionStatus::Idle);
                 conn.command_complete("COMMIT")
