@@ -23,7 +23,7 @@ mod examples;
 #[path = "support/tools.rs"]
 mod tools;
 
-use examples::{Server, TempDir, example, tool};
+use examples::{Server, TempDir, build_example, tool};
 use tools::{finish, read_until, show};
 
 /// The soft RLIMIT_NOFILE given to the server and, if lower, to this test process.
@@ -54,28 +54,7 @@ fn tokio_example() -> PathBuf {
         assert!(path.exists(), "PGPROTO_LOAD_EXAMPLE: no {}", path.display());
         return path;
     }
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "--quiet", "--example", "tokio", "--target-dir"])
-                .arg(profile_dir.parent().unwrap())
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if profile_dir.file_name().is_some_and(|p| p == "release") {
-                cmd.arg("--release");
-            }
-            let child = cmd.spawn().expect("run cargo build --example tokio");
-            let out = finish(
-                child,
-                Duration::from_secs(600),
-                "cargo build --example tokio",
-            );
-            assert!(out.status.success(), "cargo build --example tokio failed");
-            example("tokio")
-        })
-        .clone()
+    BUILT.get_or_init(|| build_example("tokio")).clone()
 }
 
 /// Starts examples/tokio with `--listen 127.0.0.1:0`, `args` and a soft file-descriptor limit
