@@ -30,6 +30,9 @@
 //!   duplicate table 42P07, unique 23505, not null 23502, foreign key 23503, check 23514,
 //!   interrupted 57014, busy 55P03.
 //!
+//! Results are collected before they are sent (at most 256 MB each) and COPY FROM data before
+//! it is inserted (at most 64 MB); beyond that the statement fails with 54000.
+//!
 //! One thread per connection (SQLite calls block), driven by `common/driver.rs`'s
 //! `run_blocking`, with the options of every example (`common/options.rs`).
 
@@ -69,6 +72,13 @@ use settings::Settings;
 
 /// Statements carry their [`Plan`]; portals the rows an Execute has not sent yet.
 type Conn = Connection<Plan, Pending>;
+
+/// The most COPY FROM data one statement may send (it is collected, then inserted at once).
+const MAX_COPY_BYTES: usize = 64 << 20;
+
+/// The most a result set may hold in memory (results are collected before they are sent, so
+/// that a statement's rows and its errors come from one SQLite run); beyond it, 54000.
+const MAX_RESULT_BYTES: usize = 256 << 20;
 
 /// Value text forms: ISO dates, UTC.
 const SESSION: types::Session = types::Session::UTC;
@@ -281,6 +291,8 @@ struct CopyIn {
     columns: Vec<(String, u32)>,
     options: CopyOptions,
     data: Vec<u8>,
+    /// More than [`MAX_COPY_BYTES`] arrived.
+    too_big: bool,
     /// Part of a simple query (the rest of it runs after).
     simple: bool,
 }
@@ -1238,6 +1250,7 @@ impl Session {
                     columns: chosen,
                     options: options.clone(),
                     data: Vec::new(),
+                    too_big: false,
                     simple,
                 }))
             }
@@ -1299,12 +1312,18 @@ impl Session {
         }
         let columns = columns.to_vec();
         let mut rows = VecDeque::new();
+        let mut size = 0;
         let mut query = stmt.raw_query();
         while let Some(row) = query.next().map_err(err)? {
             let values = (0..n)
                 .map(|i| row.get::<_, Value>(i))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(err)?;
+            size += values.iter().map(value_size).sum::<usize>();
+            if size > MAX_RESULT_BYTES {
+                let msg = format!("result set larger than {} MB", MAX_RESULT_BYTES >> 20);
+                return Err(PgError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, msg).into());
+            }
             rows.push_back(values);
         }
         Ok(Outcome::Rows {
@@ -1381,6 +1400,10 @@ impl Session {
 
     /// Inserts COPY FROM data, all or nothing.
     fn copy_rows_in(&mut self, copy: &CopyIn) -> Result<usize, PgError> {
+        if copy.too_big {
+            let msg = format!("COPY data larger than {} MB", MAX_COPY_BYTES >> 20);
+            return Err(PgError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, msg));
+        }
         let (rows, format) = if copy.options.binary {
             (parse_binary_copy(&copy.data)?, Format::Binary)
         } else {
@@ -1470,7 +1493,12 @@ impl App<Plan, Pending> for Session {
             Event::Execute { portal, max_rows } => self.execute(conn, &portal, max_rows)?,
             Event::CopyData(data) => {
                 if let Some(copy) = &mut self.copy_in {
-                    copy.data.extend_from_slice(&data);
+                    if copy.data.len() + data.len() > MAX_COPY_BYTES {
+                        copy.too_big = true; // reported at CopyDone; the rest is dropped
+                        copy.data = Vec::new();
+                    } else if !copy.too_big {
+                        copy.data.extend_from_slice(&data);
+                    }
                 }
             }
             Event::CopyDone => self.copy_done(conn)?,
@@ -1540,6 +1568,16 @@ fn send_copy_out(conn: &mut Conn, lines: &[Vec<u8>], columns: usize) -> Result<(
     }
     conn.copy_done()?;
     conn.command_complete(&format!("COPY {}", lines.len()))
+}
+
+/// What a value costs in memory, roughly.
+fn value_size(v: &Value) -> usize {
+    std::mem::size_of::<Value>()
+        + match v {
+            Value::Text(t) => t.len(),
+            Value::Blob(b) => b.len(),
+            _ => 0,
+        }
 }
 
 /// `a / b` as PostgreSQL computes it: integer division truncates, a zero divisor fails.

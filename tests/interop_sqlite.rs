@@ -449,3 +449,34 @@ fn database_file_outlives_the_server() {
     );
     assert!(err.contains("relation \"missing\" does not exist"), "{err}");
 }
+
+/// What a client can make the server hold is bounded: an endless result set and an oversized
+/// COPY FROM end in 54000, and the session goes on.
+#[test]
+fn unbounded_results_and_copies_are_refused() {
+    let s = sqlite(&[]);
+    let out = psql_script(
+        s.port,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+         SELECT x, randomblob(1000000) FROM c;\nSELECT 'still here';\n",
+    );
+    assert!(
+        out.contains("ERROR:  54000: result set larger than 256 MB"),
+        "{out}"
+    );
+    assert!(out.contains("still here"), "{out}");
+
+    let dir = TempDir::new("sqlite-big-copy");
+    let line = format!("{}\n", "x".repeat(1023));
+    std::fs::write(dir.path("big.txt"), line.repeat(65 * 1024)).unwrap(); // 65 MB
+    let script = format!(
+        "CREATE TABLE big (t text);\n\\copy big from '{}'\nSELECT count(*) FROM big;\n",
+        dir.path("big.txt")
+    );
+    let out = psql_script(s.port, &script);
+    assert!(
+        out.contains("ERROR:  54000: COPY data larger than 64 MB"),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l == "0"), "{out}");
+}

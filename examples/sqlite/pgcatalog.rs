@@ -350,15 +350,75 @@ fn matches_pattern(pattern: &str, name: &str) -> bool {
     glob(inner.as_bytes(), name.as_bytes())
 }
 
+/// Matches with `.*` (any run), `.` (any byte), `\c` (c itself) and case-insensitive bytes, in
+/// O(pattern x name) steps: the pattern comes from the client, so no backtracking blow-up.
 fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p {
-        [] => s.is_empty(),
-        [b'.', b'*', rest @ ..] => (0..=s.len()).any(|i| glob(rest, &s[i..])),
-        [b'.', rest @ ..] => !s.is_empty() && glob(rest, &s[1..]),
-        [b'\\', c, rest @ ..] => s.first() == Some(c) && glob(rest, &s[1..]),
-        [c, rest @ ..] => {
-            s.first().is_some_and(|x| x.eq_ignore_ascii_case(c)) && glob(rest, &s[1..])
+    enum Piece {
+        Star,
+        Any,
+        Byte(u8),
+    }
+    let mut pieces = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        match (p[i], p.get(i + 1)) {
+            (b'.', Some(b'*')) => {
+                pieces.push(Piece::Star);
+                i += 2;
+            }
+            (b'.', _) => {
+                pieces.push(Piece::Any);
+                i += 1;
+            }
+            (b'\\', Some(&c)) => {
+                pieces.push(Piece::Byte(c));
+                i += 2;
+            }
+            (c, _) => {
+                pieces.push(Piece::Byte(c));
+                i += 1;
+            }
         }
+    }
+    // The classic wildcard walk: remember the last star and where it resumed.
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match pieces.get(pi) {
+            Some(Piece::Star) => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(Piece::Any) => (pi, si) = (pi + 1, si + 1),
+            Some(Piece::Byte(c)) if c.eq_ignore_ascii_case(&s[si]) => (pi, si) = (pi + 1, si + 1),
+            _ => match star {
+                Some((sp, ss)) => {
+                    star = Some((sp, ss + 1));
+                    (pi, si) = (sp + 1, ss + 1);
+                }
+                None => return false,
+            },
+        }
+    }
+    pieces[pi..].iter().all(|p| matches!(p, Piece::Star))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_pattern;
+
+    #[test]
+    fn patterns_match_like_psql_regexes_without_blowing_up() {
+        assert!(matches_pattern("^(items)$", "items"));
+        assert!(matches_pattern("^(it.*)$", "Items"));
+        assert!(matches_pattern("^(i.e.s)$", "items"));
+        assert!(!matches_pattern("^(items)$", "items2"));
+        assert!(matches_pattern("^(a\\.b)$", "a.b"));
+        assert!(!matches_pattern("^(a\\.b)$", "axb"));
+        // 40 stars against a long name that fails at the end: instant, not 2^40.
+        let pattern = format!("^({}z)$", ".*".repeat(40));
+        assert!(!matches_pattern(&pattern, &"a".repeat(60)));
+        assert!(matches_pattern(&pattern, &format!("{}z", "a".repeat(60))));
     }
 }
 
