@@ -503,3 +503,35 @@ fn pgbench_extended() {
 fn pgbench_prepared() {
     pgbench("prepared");
 }
+
+/// COPY FROM data is collected before it is parsed: more than 64 MB ends in 54000 instead of
+/// growing without bound, and the session goes on.
+#[test]
+fn oversized_copy_is_refused() {
+    let s = start(&[]);
+    let dir = TempDir::new("big-copy");
+    std::fs::write(dir.path("big.txt"), "7\tseven\n".repeat(9 << 20)).unwrap(); // 72 MB
+    let out = psql(
+        s.port,
+        "user=alice",
+        None,
+        &[
+            "-c",
+            &format!("\\copy items from '{}'", dir.path("big.txt")),
+            "-c",
+            "SELECT count(*) FROM items",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("COPY data larger than 64 MB"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3\n",
+        "{}",
+        show(&out)
+    );
+}

@@ -173,7 +173,12 @@ pub struct Session {
 pub struct CopyIn {
     binary: bool,
     data: Vec<u8>,
+    /// More than [`MAX_COPY_BYTES`] arrived.
+    too_big: bool,
 }
+
+/// The most COPY FROM data one statement may send (it is collected, then parsed).
+const MAX_COPY_BYTES: usize = 64 << 20;
 
 impl Session {
     /// A session for a new connection, with its own process id.
@@ -256,7 +261,12 @@ impl Session {
             Event::Execute { portal, max_rows } => self.execute(conn, portal, max_rows)?,
             Event::CopyData(data) => {
                 if let Some((copy, _)) = &mut self.copy_in {
-                    copy.data.extend_from_slice(&data);
+                    if copy.data.len() + data.len() > MAX_COPY_BYTES {
+                        copy.too_big = true; // reported at CopyDone; the rest is dropped
+                        copy.data = Vec::new();
+                    } else if !copy.too_big {
+                        copy.data.extend_from_slice(&data);
+                    }
                 }
                 Next::Continue
             }
@@ -586,6 +596,7 @@ impl Session {
             Plan::CopyIn { binary } => Outcome::CopyIn(CopyIn {
                 binary: *binary,
                 data: Vec::new(),
+                too_big: false,
             }),
             Plan::Listen(channel) => {
                 if let Some(peer) = self.server.peers().get_mut(&self.process_id) {
@@ -704,6 +715,10 @@ impl Session {
 
     /// Parses COPY FROM STDIN data and appends the rows.
     fn copy_rows_in(&self, copy: &CopyIn) -> Result<Outcome, PgError> {
+        if copy.too_big {
+            let msg = format!("COPY data larger than {} MB", MAX_COPY_BYTES >> 20);
+            return Err(PgError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, msg));
+        }
         let mut rows = Vec::new();
         if copy.binary {
             let mut reader = BinaryCopyReader::with_fields(2);
