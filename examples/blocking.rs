@@ -25,8 +25,8 @@ mod options;
 #[path = "common/settings.rs"]
 mod settings;
 
-use std::io::{self, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io;
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,19 +36,8 @@ use pgproto::server::Connection;
 
 fn main() -> io::Result<()> {
     let server = Arc::new(Server::from_args());
-    let listener = TcpListener::bind(&server.options.listen)?;
-    println!("listening on {}", listener.local_addr()?);
-    io::stdout().flush()?;
-    for socket in listener.incoming() {
-        match socket {
-            Ok(socket) => {
-                let server = server.clone();
-                std::thread::spawn(move || serve(socket, server));
-            }
-            Err(e) => eprintln!("accept: {e}"),
-        }
-    }
-    Ok(())
+    let listen = server.options.listen.clone();
+    driver::serve_threads(&listen, move |socket| serve(socket, server.clone()))
 }
 
 /// Runs one connection to its end.

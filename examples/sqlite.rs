@@ -50,8 +50,8 @@ mod sql;
 mod values;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::{self, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io;
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
@@ -88,19 +88,8 @@ fn main() -> io::Result<()> {
     let db = options::take_flag(&mut args, "--db");
     let server = Server::new(Options::from_list(args), db).map_err(io::Error::other)?;
     let server = Arc::new(server);
-    let listener = TcpListener::bind(&server.options.listen)?;
-    println!("listening on {}", listener.local_addr()?);
-    io::stdout().flush()?;
-    for socket in listener.incoming() {
-        match socket {
-            Ok(socket) => {
-                let server = server.clone();
-                std::thread::spawn(move || serve(socket, server));
-            }
-            Err(e) => eprintln!("accept: {e}"),
-        }
-    }
-    Ok(())
+    let listen = server.options.listen.clone();
+    driver::serve_threads(&listen, move |socket| serve(socket, server.clone()))
 }
 
 /// Runs one connection to its end.
@@ -913,7 +902,12 @@ impl Session {
                         *t = oid::TEXT;
                     }
                 }
-                let typed = sql::result_types(text, &types, &mut lookup);
+                // Only expression columns need typing (and its table lookups).
+                let typed = if declared.iter().any(|(_, decl)| decl.is_none()) {
+                    sql::result_types(text, &types, &mut lookup)
+                } else {
+                    Vec::new()
+                };
                 let columns: Vec<Column> = declared
                     .iter()
                     .enumerate()

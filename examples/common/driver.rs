@@ -13,7 +13,7 @@
 //! ```
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -363,4 +363,26 @@ pub fn run_blocking<S, P, A: App<S, P>>(
             Err(_) => link.handle_eof(Instant::now()), // reset
         }
     }
+}
+
+/// Listens on `addr`, prints `listening on ADDR`, and runs `serve` on a thread of its own for
+/// every connection, for ever.
+#[allow(dead_code)]
+pub fn serve_threads<F>(addr: &str, serve: F) -> io::Result<()>
+where
+    F: Fn(TcpStream) -> io::Result<()> + Clone + Send + 'static,
+{
+    let listener = TcpListener::bind(addr)?;
+    println!("listening on {}", listener.local_addr()?);
+    io::stdout().flush()?;
+    for socket in listener.incoming() {
+        match socket {
+            Ok(socket) => {
+                let serve = serve.clone();
+                std::thread::spawn(move || serve(socket));
+            }
+            Err(e) => eprintln!("accept: {e}"), // out of file descriptors, ...
+        }
+    }
+    Ok(())
 }

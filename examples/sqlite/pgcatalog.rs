@@ -403,25 +403,6 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
     pieces[pi..].iter().all(|p| matches!(p, Piece::Star))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::matches_pattern;
-
-    #[test]
-    fn patterns_match_like_psql_regexes_without_blowing_up() {
-        assert!(matches_pattern("^(items)$", "items"));
-        assert!(matches_pattern("^(it.*)$", "Items"));
-        assert!(matches_pattern("^(i.e.s)$", "items"));
-        assert!(!matches_pattern("^(items)$", "items2"));
-        assert!(matches_pattern("^(a\\.b)$", "a.b"));
-        assert!(!matches_pattern("^(a\\.b)$", "axb"));
-        // 40 stars against a long name that fails at the end: instant, not 2^40.
-        let pattern = format!("^({}z)$", ".*".repeat(40));
-        assert!(!matches_pattern(&pattern, &"a".repeat(60)));
-        assert!(matches_pattern(&pattern, &format!("{}z", "a".repeat(60))));
-    }
-}
-
 fn sqlite_error(e: rusqlite::Error) -> PgError {
     PgError::new(SqlState::INTERNAL_ERROR, e.to_string())
 }
@@ -598,4 +579,23 @@ fn foreign_keys(db: &Connection, table: &str) -> Result<Vec<ForeignKey>, PgError
             target,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_pattern;
+
+    #[test]
+    fn patterns_match_like_psql_regexes_without_blowing_up() {
+        assert!(matches_pattern("^(items)$", "items"));
+        assert!(matches_pattern("^(it.*)$", "Items"));
+        assert!(matches_pattern("^(i.e.s)$", "items"));
+        assert!(!matches_pattern("^(items)$", "items2"));
+        assert!(matches_pattern("^(a\\.b)$", "a.b"));
+        assert!(!matches_pattern("^(a\\.b)$", "axb"));
+        // 40 stars against a long name that fails at the end: instant, not 2^40.
+        let pattern = format!("^({}z)$", ".*".repeat(40));
+        assert!(!matches_pattern(&pattern, &"a".repeat(60)));
+        assert!(matches_pattern(&pattern, &format!("{}z", "a".repeat(60))));
+    }
 }

@@ -461,6 +461,9 @@ pub fn infer_param_types(
     cast_types: &HashMap<usize, u32>,
     columns_of: &mut dyn FnMut(&str) -> Option<TableColumns>,
 ) -> Vec<u32> {
+    if count == 0 {
+        return Vec::new(); // no parameters: no table lookups
+    }
     let tokens = tokenize(sql);
     // Tables and their aliases.
     let mut tables: Vec<(String, String, TableColumns)> = Vec::new(); // alias, table, columns

@@ -76,13 +76,7 @@ pub fn param(
     param_types: &[u32],
     session: &Session,
 ) -> Result<Value, ValueError> {
-    let raw = bind
-        .params
-        .iter()
-        .nth(i)
-        .ok_or(ValueError::NoSuchValue { index: i })?;
-    let code = bind.param_formats.code_for(i);
-    let format = Format::from_code(code).ok_or(ValueError::UnsupportedFormat { code })?;
+    let (raw, format) = types::param_raw(bind, i)?;
     from_wire(raw, types::param_type(param_types, i), format, session)
 }
 

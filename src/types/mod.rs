@@ -44,7 +44,7 @@ pub use error::ValueError;
 pub use json::{Json, Jsonb};
 pub use numeric::Numeric;
 pub use oid::{TypeInfo, lookup};
-pub use params::{ParamCountError, check_param_count, decode_param, param_type};
+pub use params::{ParamCountError, check_param_count, decode_param, param_raw, param_type};
 pub use primitive::PgChar;
 pub use row::{RowWriter, column};
 pub use text::Bytea;

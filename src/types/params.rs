@@ -35,6 +35,14 @@ pub fn decode_param<'a, T: Decode<'a>>(
     param_types: &[u32],
     session: &Session,
 ) -> Result<T, ValueError> {
+    let (raw, format) = param_raw(bind, index)?;
+    decode(raw, param_type(param_types, index), format, session)
+}
+
+/// Parameter `index` of `bind` as sent: its bytes (`None` for NULL) and its format, for an
+/// application that picks the Rust type from the parameter type itself. The format and index
+/// errors are those of [`decode_param`].
+pub fn param_raw(bind: &Bind, index: usize) -> Result<(Option<&[u8]>, Format), ValueError> {
     let raw = bind
         .params
         .iter()
@@ -42,7 +50,7 @@ pub fn decode_param<'a, T: Decode<'a>>(
         .ok_or(ValueError::NoSuchValue { index })?;
     let code = bind.param_formats.code_for(index);
     let format = Format::from_code(code).ok_or(ValueError::UnsupportedFormat { code })?;
-    decode(raw, param_type(param_types, index), format, session)
+    Ok((raw, format))
 }
 
 /// Checks that `bind` supplies as many parameters as its statement takes (`required`), as
