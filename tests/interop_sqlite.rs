@@ -389,6 +389,10 @@ fn drivers_run_their_workloads() {
             ],
         )
         .assert_ok();
+    // A wrong password and an unknown user: 28P01.
+    Client::Psycopg
+        .run(&t, &["--only", "auth_fail", "--sslmode", "disable"])
+        .assert_passed(&["auth_fail"]);
     Client::Asyncpg
         .run(&t, &["--sslmode", "disable"])
         .assert_ok();
