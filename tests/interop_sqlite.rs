@@ -9,6 +9,7 @@
 #![cfg(feature = "interop")]
 
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 #[path = "support/clients.rs"]
@@ -19,7 +20,7 @@ mod examples;
 mod tools;
 
 use clients::{Client, Target, python, run_with_timeout};
-use examples::{Server, TempDir, self_signed, start, tool};
+use examples::{Server, TempDir, build_example, self_signed, start, tool};
 use tools::{finish, psql_command, psql_fails, psql_ok, show};
 
 /// The items table the client programs expect, in SQLite's dialect.
@@ -27,6 +28,12 @@ const ITEMS: &str = "CREATE TABLE items (id int4, name text); \
                      INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');";
 
 fn sqlite(args: &[&str]) -> Server {
+    // `test = true` in Cargo.toml makes `cargo test` build this example as a test harness only,
+    // so the server binary is built here, once per run.
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        build_example("sqlite");
+    });
     start("sqlite", args)
 }
 
