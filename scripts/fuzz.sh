@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
-TARGETS=(decode_frontend decode_backend scram_server scram_client server_bytes client_bytes server_ops client_ops)
+TARGETS=(decode_frontend decode_backend scram_server scram_client server_bytes client_bytes server_ops client_ops pgoutput)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"

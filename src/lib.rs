@@ -78,6 +78,8 @@
 //! - [`types`]: text and binary encodings of the core types, arrays, binary COPY, the row writer.
 //! - [`server`]: the backend connection state machine.
 //! - [`client`]: the frontend connection state machine.
+//! - [`replication`]: replication commands and results, the COPY BOTH stream messages, and
+//!   the `pgoutput` logical decoding format.
 //! - [`sqlstate`]: the error codes every layer maps its failures to.
 
 #![forbid(unsafe_code)]
@@ -86,6 +88,7 @@
 pub mod auth;
 pub mod client;
 pub mod message;
+pub mod replication;
 pub mod server;
 pub mod sqlstate;
 pub mod types;

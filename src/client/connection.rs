@@ -525,7 +525,10 @@ impl Connection {
         Ok(self.request(Kind::FunctionCall { got_result: false }))
     }
 
-    /// Sends COPY data (after [`Response::CopyIn`] or [`Response::CopyBoth`]).
+    /// Sends COPY data (after [`Response::CopyIn`] or [`Response::CopyBoth`]). COPY FROM
+    /// STDIN data is offered by [`poll_transmit`](Self::poll_transmit) in batches (past
+    /// [`Config::flush_threshold`], and at CopyDone); in COPY BOTH (replication), where each
+    /// message is a status update the server waits for, at once.
     pub fn copy_data(&mut self, data: &[u8]) -> Result<(), ClientError> {
         if self.is_closed() {
             return Err(ClientError::Closed);
@@ -535,7 +538,11 @@ impl Connection {
         }
         CopyData::write(&mut self.out, data)
             .map_err(|_| ClientError::Api("COPY data too large"))?;
-        self.flush_if_large();
+        if self.copy_both {
+            self.mark_ready();
+        } else {
+            self.flush_if_large();
+        }
         Ok(())
     }
 

@@ -196,6 +196,8 @@ pub struct Connection<S = (), P = ()> {
     txn: TransactionStatus,
     /// Discarding extended-query messages until Sync, after an error.
     discarding: bool,
+    /// The `replication` startup parameter.
+    replication: Replication,
     /// The statement a Parse event is creating (name, query).
     parsing: Option<(PgStr, PgStr)>,
     /// `process` is running.
@@ -262,6 +264,7 @@ impl<S, P> Connection<S, P> {
             registry: Registry::default(),
             txn: TransactionStatus::Idle,
             discarding: false,
+            replication: Replication::None,
             parsing: None,
             processing: false,
             at_ready: false,
@@ -428,6 +431,15 @@ impl<S, P> Connection<S, P> {
     /// The protocol version in use.
     pub fn protocol_version(&self) -> ProtocolVersion {
         self.version
+    }
+
+    /// The `replication` startup parameter of this connection. On a replication connection
+    /// only simple queries are accepted: Parse, Bind, Describe, Execute and Close are answered
+    /// with 08P01 (and discarded until Sync), a FunctionCall with 08P01, as PostgreSQL's
+    /// walsender does. Read the queries with
+    /// [`ReplicationCommand::parse`](crate::replication::ReplicationCommand::parse).
+    pub fn replication(&self) -> Replication {
+        self.replication
     }
 
     /// The authenticated user (empty before authentication).
@@ -1746,6 +1758,7 @@ impl<S, P> Connection<S, P> {
             }
         }
         self.user = user.clone();
+        self.replication = replication;
         self.state = State::StartupDecision;
         self.push_request(Event::Startup(Startup {
             user,
@@ -1857,6 +1870,32 @@ impl<S, P> Connection<S, P> {
     fn on_message(&mut self, msg: FrontendMessage) {
         if self.discarding && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate) {
             return;
+        }
+        if self.replication != Replication::None {
+            // A walsender speaks the simple protocol only.
+            match msg {
+                FrontendMessage::Parse(_)
+                | FrontendMessage::Bind(_)
+                | FrontendMessage::Describe(_)
+                | FrontendMessage::Execute(_)
+                | FrontendMessage::Close(_) => {
+                    self.extended_error(PgError::new(
+                        SqlState::PROTOCOL_VIOLATION,
+                        "extended query protocol not supported in a replication connection",
+                    ));
+                    return;
+                }
+                FrontendMessage::FunctionCall(_) => {
+                    self.write_error(PgError::new(
+                        SqlState::PROTOCOL_VIOLATION,
+                        "fastpath function calls not supported in a replication connection",
+                    ));
+                    self.txn = self.after_error_status();
+                    self.ready_for_query(self.txn);
+                    return;
+                }
+                _ => {}
+            }
         }
         match msg {
             FrontendMessage::Query(q) => {

@@ -2706,3 +2706,11 @@ mod time_impls {
         }
     }
 }
+
+/// The text form of a `timestamptz` given in microseconds since 2000-01-01 UTC, written at
+/// UTC, as PostgreSQL writes it with `TimeZone=UTC`; `None` outside PostgreSQL's range.
+pub(crate) fn timestamptz_utc_text(micros: i64) -> Option<String> {
+    TimestampTz::from_pg_micros(micros)?;
+    let buf = timestamp_text(micros, Some(0));
+    Some(String::from_utf8_lossy(buf.as_bytes()).into_owned())
+}

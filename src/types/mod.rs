@@ -24,7 +24,7 @@
 
 mod array;
 mod copy;
-mod datetime;
+pub(crate) mod datetime;
 mod error;
 mod json;
 mod numeric;
