@@ -142,3 +142,27 @@ fn server_refuses_the_extended_protocol_on_replication_connections() {
         );
     }
 }
+
+#[test]
+fn server_offers_copy_both_data_at_once() {
+    let (mut s, _dec) = server_session("database");
+    let mut q = BytesMut::new();
+    pgproto::message::Query::write(&mut q, "START_REPLICATION SLOT s LOGICAL 0/0").unwrap();
+    s.handle_input(Instant::now(), &q);
+    assert!(matches!(s.poll_event(), Some(server::Event::Query { .. })));
+    s.start_copy_both(pgproto::message::Format::Text, &[])
+        .unwrap();
+    let response = s.poll_transmit().expect("CopyBothResponse is offered");
+    assert_eq!(response[0], b'W');
+    let mut keepalive = BytesMut::new();
+    pgproto::replication::PrimaryKeepalive {
+        wal_end: Lsn(7),
+        send_time: PgTimestamp(0),
+        reply_requested: true,
+    }
+    .encode(&mut keepalive);
+    s.copy_data(&keepalive).unwrap();
+    // Not held back until 64 KiB have gathered, as COPY TO STDOUT data is.
+    let sent = s.poll_transmit().expect("the keepalive is offered at once");
+    assert_eq!(&sent[..], &frame(b'd', &keepalive)[..]);
+}

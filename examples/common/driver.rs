@@ -54,6 +54,14 @@ pub trait App<S, P> {
         let _ = conn;
         Ok(())
     }
+
+    /// Work the application does on its own rather than in answer to an event, such as
+    /// pushing a replication stream. Called on every pass of the loop, after the events:
+    /// `run_blocking` passes at least every 50 ms even when nothing arrives.
+    fn tick(&mut self, conn: &mut Connection<S, P>, now: Instant) -> Result<(), ApiError> {
+        let _ = (conn, now);
+        Ok(())
+    }
 }
 
 /// Where the connection's TLS stands.
@@ -271,7 +279,7 @@ impl<S, P, A: App<S, P>> Link<S, P, A> {
     }
 
     /// Does everything that can be done now: fires due timers, resumes a running statement,
-    /// hands events to the application, delivers notifications.
+    /// hands events to the application, delivers notifications, lets the application tick.
     pub fn drive(&mut self, now: Instant) {
         if self.transport.poll_timeout().is_some_and(|t| t <= now) {
             self.transport.handle_timeout(now);
@@ -288,6 +296,9 @@ impl<S, P, A: App<S, P>> Link<S, P, A> {
             self.after(next);
         }
         let _ = self.app.deliver_notifications(&mut self.transport.conn);
+        if let Err(e) = self.app.tick(&mut self.transport.conn, now) {
+            self.after(Err(e));
+        }
     }
 
     fn after(&mut self, next: Result<Next, ApiError>) {

@@ -920,7 +920,9 @@ impl<S, P> Connection<S, P> {
         Ok(())
     }
 
-    /// Sends a chunk of COPY TO STDOUT data.
+    /// Sends a chunk of COPY TO STDOUT data (offered by `poll_transmit` in batches, past
+    /// [`Config::flush_threshold`]), or one message of a COPY BOTH stream (offered at once:
+    /// the client waits for each).
     pub fn copy_data(&mut self, data: &[u8]) -> Result<(), ApiError> {
         if !matches!(
             self.answering(),
@@ -935,7 +937,12 @@ impl<S, P> Connection<S, P> {
             return Err(self.unexpected("copy_data"));
         }
         CopyData::write(&mut self.out, data)?;
-        self.flush_if_large();
+        if matches!(self.answering(), Some(Busy::CopyBoth { .. })) {
+            // A replication stream: each message (WAL, a keepalive) is waited for.
+            self.mark_ready();
+        } else {
+            self.flush_if_large();
+        }
         Ok(())
     }
 
