@@ -83,8 +83,8 @@ fn both_directions_interleave_and_each_side_closes_its_half() {
         conn.copy_data(b"w1").unwrap();
         assert_eq!(
             drain(&mut conn),
-            ["W"],
-            "CopyBothResponse is offered at once"
+            ["W", "d w1"],
+            "CopyBothResponse and each stream message are offered at once"
         );
         // The client's standby status updates arrive while the server streams.
         feed(&mut conn, now, &client(&[b"r1"], false), bytewise);
@@ -114,10 +114,7 @@ fn both_directions_interleave_and_each_side_closes_its_half() {
         assert_eq!(conn.poll_event(), Some(Event::CopyDone));
         conn.command_complete("START_REPLICATION").unwrap();
         conn.query_done(TransactionStatus::Idle).unwrap();
-        assert_eq!(
-            drain(&mut conn),
-            ["d w1", "d w2", "c", "C START_REPLICATION", "Z"]
-        );
+        assert_eq!(drain(&mut conn), ["d w2", "c", "C START_REPLICATION", "Z"]);
     }
 }
 
