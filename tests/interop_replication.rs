@@ -850,7 +850,11 @@ fn typed_commands_and_stream_messages() {
             "PostgreSQL {version}"
         );
         // Errors, last: an error drops the session's temporary slots (PostgreSQL's walsender
-        // cleans them up), so each check that needs a slot makes a fresh one.
+        // cleans them up), so each check that needs a slot makes a fresh one. In a new session:
+        // after a stream ended with CopyDone, a walsender that must wait for WAL to create a
+        // logical slot gives up ("could not find logical decoding starting point").
+        drop(s);
+        let mut s = Session::open(port, &db);
         let fresh = |name: &str| {
             let mut c = CreateReplicationSlot::logical(name, "pgoutput");
             c.temporary = true;
