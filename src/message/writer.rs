@@ -7,6 +7,7 @@ use super::error::EncodeError;
 
 /// Writes one frame: the type byte (if any), a length word, then whatever `body` writes. On
 /// error the buffer is truncated back to its length before the call.
+#[inline]
 pub(crate) fn frame<F>(buf: &mut BytesMut, tag: Option<u8>, body: F) -> Result<(), EncodeError>
 where
     F: FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
@@ -74,6 +75,7 @@ pub(crate) fn count(buf: &mut BytesMut, n: usize, field: &'static str) -> Result
 }
 
 /// A value with an Int32 length prefix; `None` is written as length -1.
+#[inline]
 pub(crate) fn value(
     buf: &mut BytesMut,
     v: Option<&[u8]>,
