@@ -2047,7 +2047,9 @@ impl<S, P> Connection<S, P> {
             return;
         }
         // Result format codes other than 0 and 1 fail at Execute, as in PostgreSQL.
-        let formats = (0..ncols).map(|i| b.result_formats.code_for(i)).collect();
+        // A dropped portal's list is reused: a Bind/Execute/Sync loop allocates nothing.
+        let mut formats = self.registry.formats_vec();
+        formats.extend((0..ncols).map(|i| b.result_formats.code_for(i)));
         let name = b.portal.clone();
         let portal = Portal {
             statement: b.statement.clone(),

@@ -97,6 +97,9 @@ pub(crate) struct Registry<S, P> {
     statements: HashMap<u64, (Statement<S>, usize)>,
     next_id: u64,
     pub(crate) portals: HashMap<PgStr, Portal<P>>,
+    /// The format list of a dropped portal, kept for the next Bind (a Bind/Execute/Sync loop
+    /// then allocates nothing per query).
+    pub(crate) spare_formats: Vec<i16>,
 }
 
 impl<S, P> Default for Registry<S, P> {
@@ -105,6 +108,7 @@ impl<S, P> Default for Registry<S, P> {
             names: HashMap::new(),
             statements: HashMap::new(),
             next_id: 0,
+            spare_formats: Vec::new(),
             portals: HashMap::new(),
         }
     }
@@ -160,15 +164,34 @@ impl<S, P> Registry<S, P> {
     }
 
     pub(crate) fn remove_portal(&mut self, name: &[u8]) {
-        if let Some(p) = self.portals.remove(name) {
-            self.release(p.statement_id);
+        if let Some(p) = self.take_portal(name)
+            && p.formats.capacity() > self.spare_formats.capacity()
+        {
+            self.spare_formats = p.formats;
         }
+    }
+
+    /// Removes a portal and returns it (its statement released).
+    pub(crate) fn take_portal(&mut self, name: &[u8]) -> Option<Portal<P>> {
+        let p = self.portals.remove(name)?;
+        self.release(p.statement_id);
+        Some(p)
+    }
+
+    /// A format list for a new portal: the spare one, emptied.
+    pub(crate) fn formats_vec(&mut self) -> Vec<i16> {
+        let mut v = std::mem::take(&mut self.spare_formats);
+        v.clear();
+        v
     }
 
     /// Drops every portal (the end of a transaction).
     pub(crate) fn clear_portals(&mut self) {
         for (_, p) in self.portals.drain() {
             release(&mut self.statements, p.statement_id);
+            if p.formats.capacity() > self.spare_formats.capacity() {
+                self.spare_formats = p.formats;
+            }
         }
     }
 
