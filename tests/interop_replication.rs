@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use pgproto::client::{Config, Connection, Event, Response, SslMode};
 use pgproto::message::{DataRow, ErrorFields, TransactionStatus};
 use pgproto::replication::{
-    CreateReplicationSlot, CreatedSlot, IdentifySystem, Lsn, PgTimestamp, PrimaryMessage,
-    ReadReplicationSlot, ReplicationCommand, SnapshotAction, StandbyMessage, StandbyStatusUpdate,
-    StartReplication,
+    CreateReplicationSlot, CreatedSlot, HotStandbyFeedback, IdentifySystem, Lsn, PgTimestamp,
+    PrimaryMessage, ReadReplicationSlot, ReplicationCommand, SnapshotAction, StandbyMessage,
+    StandbyStatusUpdate, StartKind, StartReplication, TimelineHistory,
 };
 
 #[path = "../examples/common/client_io.rs"]
@@ -254,7 +254,9 @@ const TABLES: &str = "CREATE TABLE items (id int PRIMARY KEY, name text); \
      ALTER TABLE full_items REPLICA IDENTITY FULL; \
      CREATE TABLE keyless (note text); \
      ALTER TABLE keyless REPLICA IDENTITY NOTHING; \
-     CREATE PUBLICATION pub FOR TABLE items, full_items, keyless;";
+     CREATE TYPE mood AS ENUM ('ok', 'sad'); \
+     CREATE TABLE moods (m mood); \
+     CREATE PUBLICATION pub FOR TABLE items, full_items, keyless, moods;";
 
 /// Inserts, updates with and without old keys, deletes, truncates and logical messages, in
 /// protocol version 1 (every server) with `messages` on.
@@ -339,11 +341,48 @@ fn changes_in_protocol_1() {
             ],
             "PostgreSQL {version}"
         );
-        let commit = c.take(1);
-        assert_eq!(plain(&commit[0]), "COMMIT");
+        assert_eq!(plain(&c.take(1)[0]), "COMMIT");
+        // A change replayed from another node carries its replication origin.
+        sql(
+            port,
+            &db,
+            "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin \
+             WHERE roname = 'lr_origin'",
+        );
+        psql_ok(
+            port,
+            &format!("user=postgres dbname={db}"),
+            None,
+            &[
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "SELECT pg_replication_origin_create('lr_origin')",
+                "-c",
+                "SELECT pg_replication_origin_session_setup('lr_origin')",
+                "-c",
+                "INSERT INTO items VALUES (9, 'elsewhere')",
+                "-c",
+                "SELECT pg_replication_origin_session_reset()",
+                "-c",
+                "SELECT pg_replication_origin_drop('lr_origin')",
+            ],
+        );
+        let got = c.take(4);
+        let plain_got: Vec<String> = got.iter().map(|l| plain(l)).collect();
+        assert_eq!(
+            plain_got,
+            [
+                "BEGIN",
+                "ORIGIN lr_origin",
+                "INSERT public.items: id='9' name='elsewhere'",
+                "COMMIT"
+            ],
+            "PostgreSQL {version}"
+        );
         // The example acknowledged what it printed: the slot's confirmed position reaches
         // the last commit's end.
-        wait_confirmed(port, &db, "lr_changes", lsn_in(&commit[0], "end LSN "));
+        wait_confirmed(port, &db, "lr_changes", lsn_in(&got[3], "end LSN "));
         drop(c);
         sql(
             port,
@@ -630,21 +669,29 @@ fn protocol_4_on_18_and_refused_by_15() {
 struct Session {
     conn: Connection,
     stream: Stream,
+    /// The column types of the last RowDescription.
+    types: Vec<u32>,
 }
 
 impl Session {
     fn open(port: u16, db: &str) -> Session {
+        Session::open_as(port, db, "database")
+    }
+
+    /// `mode`: the `replication` startup parameter (`database` or `true`).
+    fn open_as(port: u16, db: &str, mode: &str) -> Session {
         let mut config = Config::new(USER);
         config.password = Some(PASSWORD.as_bytes().to_vec());
         config.database = Some(db.into());
         config.ssl_mode = SslMode::Disable;
-        config.replication = Some("database".into());
+        config.replication = Some(mode.into());
         let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
         let mut s = Session {
             conn: Connection::new(config, Instant::now()),
             stream: Stream::Plain(sock),
+            types: Vec::new(),
         };
         loop {
             match s.next() {
@@ -667,6 +714,9 @@ impl Session {
             match self.next() {
                 Event::Response { response, .. } => match response {
                     Response::DataRow(r) => row = Some(r),
+                    Response::RowDescription(d) => {
+                        self.types = d.fields().map(|f| f.type_oid).collect();
+                    }
                     Response::Error(e) => error = Some(e),
                     Response::CommandComplete(c) => tags.push(c.tag.to_string_lossy().into()),
                     Response::Ready(s) => {
@@ -789,10 +839,13 @@ fn typed_commands_and_stream_messages() {
             other => panic!("{other:?}"),
         }
         sql(port, &db, "INSERT INTO items VALUES (5, 'five')");
+        sql(port, &db, "INSERT INTO moods VALUES ('sad')");
         let mut decoder = pgproto::replication::pgoutput::Decoder::new(1).unwrap();
         let mut kinds = Vec::new();
+        let mut cache = pgproto::replication::pgoutput::RelationCache::new();
         let mut commit_end = Lsn::INVALID;
-        while commit_end.is_invalid() {
+        let mut commits = 0;
+        while commits < 2 {
             let Event::Response {
                 response: Response::CopyData(data),
                 ..
@@ -804,16 +857,31 @@ fn typed_commands_and_stream_messages() {
                 PrimaryMessage::XLogData(x) => {
                     assert!(x.wal_end >= x.wal_start);
                     let m = decoder.decode(&x.data).unwrap();
+                    cache.handle(&m).unwrap();
                     kinds.push(char::from(m.tag()));
                     if let pgproto::replication::pgoutput::Message::Commit(c) = m {
                         commit_end = c.end_lsn;
+                        commits += 1;
                     }
                 }
                 PrimaryMessage::Keepalive(k) => assert!(!k.wal_end.is_invalid()),
                 other => panic!("{other:?}"),
             }
         }
-        assert_eq!(kinds, ['B', 'R', 'I', 'C'], "PostgreSQL {version}");
+        // The enum column's type is described (Y) before its relation.
+        assert_eq!(
+            kinds,
+            ['B', 'R', 'I', 'C', 'B', 'Y', 'R', 'I', 'C'],
+            "PostgreSQL {version}"
+        );
+        let mood = cache.get(cache_oid(port, &db, "moods")).unwrap();
+        let ty = cache
+            .type_info(mood.columns[0].type_oid)
+            .expect("the Type message");
+        assert_eq!(
+            (ty.namespace.as_str(), ty.name.as_str()),
+            ("public", "mood")
+        );
         let now = PgTimestamp::from_system_time(std::time::SystemTime::now()).unwrap();
         let mut payload = bytes::BytesMut::new();
         StandbyStatusUpdate::confirmed(commit_end, now).encode(&mut payload);
@@ -907,6 +975,157 @@ fn typed_commands_and_stream_messages() {
             port,
             "postgres",
             &format!("DROP DATABASE {db} WITH (FORCE)"),
+        );
+    }
+}
+
+/// A table's OID.
+fn cache_oid(port: u16, db: &str, table: &str) -> u32 {
+    let v = sql(port, db, &format!("SELECT '{table}'::regclass::oid"));
+    v.trim().parse().unwrap()
+}
+
+/// Writes a file that PostgreSQL (user postgres) can read.
+fn write_readable(path: &std::path::Path, content: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, content).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// A physical replication connection (replication=true): TIMELINE_HISTORY read as a typed
+/// result (from a history file placed in the server's pg_wal, the way a promotion leaves
+/// one), a typed START_REPLICATION PHYSICAL streaming typed WAL, and a typed hot standby
+/// feedback and status update that PostgreSQL shows in pg_stat_replication.
+#[test]
+fn physical_stream_timeline_history_and_feedback() {
+    for (version, port) in servers() {
+        let data = sql(port, "postgres", "SHOW data_directory");
+        let history = std::path::Path::new(data.trim()).join("pg_wal/00000063.history");
+        let content = b"1\t0/3000000\tno recovery target specified\n";
+        write_readable(&history, content);
+        let mut s = Session::open_as(port, "postgres", "true");
+        let (row, error, tags) =
+            s.run(&ReplicationCommand::TimelineHistory { timeline: 99 }.to_string());
+        let _ = std::fs::remove_file(&history);
+        assert!(error.is_none(), "PostgreSQL {version}: {error:?}");
+        assert_eq!(tags, ["TIMELINE_HISTORY"]);
+        let h = TimelineHistory::from_row(&row.unwrap()).unwrap();
+        assert_eq!(h.filename, "00000063.history");
+        assert_eq!(h.content, content);
+        assert_eq!(
+            s.types,
+            TimelineHistory::COLUMN_TYPES,
+            "PostgreSQL {version}: the column types TimelineHistory::send writes"
+        );
+
+        let id =
+            IdentifySystem::from_row(&s.ok(&ReplicationCommand::IdentifySystem).unwrap()).unwrap();
+        assert_eq!(id.dbname, None, "a physical connection has no database");
+        let start = StartReplication {
+            slot: None,
+            start: id.xlog_pos,
+            kind: StartKind::Physical {
+                timeline: Some(id.timeline),
+            },
+        };
+        s.conn
+            .query(&ReplicationCommand::StartReplication(start).to_string())
+            .unwrap();
+        match s.next() {
+            Event::Response {
+                response: Response::CopyBoth(_),
+                ..
+            } => {}
+            other => panic!("{other:?}"),
+        }
+        sql(
+            port,
+            "postgres",
+            "CREATE TABLE IF NOT EXISTS lr_physical (x int); INSERT INTO lr_physical VALUES (1)",
+        );
+        let received = loop {
+            let Event::Response {
+                response: Response::CopyData(data),
+                ..
+            } = s.next()
+            else {
+                continue;
+            };
+            match PrimaryMessage::decode(data).unwrap() {
+                PrimaryMessage::XLogData(x) if !x.data.is_empty() => {
+                    assert!(
+                        x.wal_start >= id.xlog_pos,
+                        "{} < {}",
+                        x.wal_start,
+                        id.xlog_pos
+                    );
+                    assert!(x.wal_end >= x.wal_start);
+                    break x.wal_start.checked_add(x.data.len() as u64).unwrap();
+                }
+                _ => {}
+            }
+        };
+        let txid: u64 = sql(port, "postgres", "SELECT txid_current()")
+            .trim()
+            .parse()
+            .unwrap();
+        let now = PgTimestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+        let mut payload = bytes::BytesMut::new();
+        HotStandbyFeedback {
+            send_time: now,
+            xmin: txid as u32,
+            xmin_epoch: (txid >> 32) as u32,
+            catalog_xmin: 0,
+            catalog_xmin_epoch: 0,
+        }
+        .encode(&mut payload);
+        StandbyStatusUpdate::confirmed(received, now).encode(&mut payload);
+        // Two CopyData messages, offered at once.
+        s.conn.copy_data(&payload[..25]).unwrap();
+        s.conn.copy_data(&payload[25..]).unwrap();
+        let bytes = s
+            .conn
+            .poll_transmit()
+            .expect("both messages are ready to send");
+        std::io::Write::write_all(&mut s.stream, &bytes).unwrap();
+        let pid = s.conn.cancel_token().unwrap().process_id;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = sql(
+                port,
+                "postgres",
+                &format!(
+                    "SELECT coalesce(backend_xmin::text, '-') || ' ' || coalesce(flush_lsn::text, '-') \
+                     FROM pg_stat_replication WHERE pid = {pid}"
+                ),
+            );
+            if seen.trim() == format!("{} {received}", txid as u32) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL {version}: pg_stat_replication shows {seen:?}, not xmin {} flush {received}",
+                txid as u32
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s.conn.copy_done().unwrap();
+        let mut tags = Vec::new();
+        loop {
+            match s.next() {
+                Event::Response { response, .. } => match response {
+                    Response::CommandComplete(c) => tags.push(c.tag.to_string_lossy().to_string()),
+                    Response::Ready(_) => break,
+                    _ => {}
+                },
+                Event::Closed(e) => panic!("{e:?}"),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            tags,
+            ["START_STREAMING", "START_REPLICATION"],
+            "PostgreSQL {version}"
         );
     }
 }

@@ -1091,6 +1091,11 @@ pub struct TimelineHistory {
 impl TimelineHistory {
     const COMMAND: &'static str = "TIMELINE_HISTORY";
 
+    /// The column types PostgreSQL 15 and 18 announce, and [`send`](Self::send) writes:
+    /// `filename` and `content` both text (the documentation says bytea; the servers send the
+    /// file's bytes as a text column).
+    pub const COLUMN_TYPES: [u32; 2] = [oid::TEXT, oid::TEXT];
+
     /// Reads the result row.
     pub fn from_row(row: &DataRow) -> Result<TimelineHistory, ResultError> {
         let c = Self::COMMAND;
@@ -1123,7 +1128,10 @@ impl TimelineHistory {
     pub fn send<S, P>(&self, conn: &mut Connection<S, P>) -> Result<(), ApiError> {
         send_row(
             conn,
-            &[text_col("filename"), Column::new("content", oid::BYTEA)],
+            &[
+                Column::new("filename", Self::COLUMN_TYPES[0]),
+                Column::new("content", Self::COLUMN_TYPES[1]),
+            ],
             &[Some(self.filename.as_bytes()), Some(&self.content)],
             Self::COMMAND,
         )
