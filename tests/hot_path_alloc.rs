@@ -13,8 +13,6 @@
 //! RowDescription, across `handle_input` pins the buffer it was cut from: the next chunk then
 //! goes into a new buffer, three allocations, once per pinned buffer rather than per row.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
 use std::io::Write as _;
 use std::time::Instant;
@@ -30,48 +28,9 @@ use pgproto::types::{
     self, Bytea, Numeric, RowWriter, Session, TimestampTz, Uuid, ValueError, oid,
 };
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
-// const-initialised thread-local without a destructor, so touching it never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller upholds `alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made on this thread so far (the test harness runs tests on threads of their
-/// own, so other tests do not show up here).
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-/// How many allocations `f` makes.
-fn count<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = allocations();
-    let r = f();
-    (allocations() - before, r)
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::count;
 
 /// The most allocations one query may take, whatever its size: a handful of per-query
 /// objects (the portal's format list, the request's bookkeeping), with room to spare.

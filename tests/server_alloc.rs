@@ -2,8 +2,6 @@
 //! DataRow straight into the connection's output buffer. Counted with a global allocator that
 //! counts allocations on this thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -11,31 +9,11 @@ use pgproto::message::{Format, ProtocolVersion, Query, StartupMessage, Transacti
 use pgproto::server::{Auth, Column, Config, Connection, Event};
 use pgproto::types::{Session, oid};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
+    counting_alloc::allocations() as u64
 }
 
 /// Answers one query with `rows` rows of 10 columns; returns the allocations made while
