@@ -19,6 +19,7 @@
 //! logical replication worker answer.
 
 mod command;
+mod cursor;
 mod lsn;
 pub mod pgoutput;
 mod stream;

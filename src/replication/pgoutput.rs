@@ -34,6 +34,7 @@ use std::iter::FusedIterator;
 
 use bytes::{BufMut, BytesMut};
 
+use super::cursor::Cursor;
 use super::{DecodeError, Lsn, PgTimestamp};
 
 const LAYER: &str = "pgoutput";
@@ -405,78 +406,7 @@ const COLUMN_KEY: u8 = 1;
 /// The abort LSN and time that protocol 4 appends to StreamAbort under parallel streaming.
 const ABORT_INFO_LEN: usize = 16;
 
-/// A bounds-checked reader over one message body; every failure names the message and field.
-struct Cursor<'a> {
-    rest: &'a [u8],
-    message: &'static str,
-}
-
 impl<'a> Cursor<'a> {
-    fn new(rest: &'a [u8], message: &'static str) -> Cursor<'a> {
-        Cursor { rest, message }
-    }
-
-    fn remaining(&self) -> usize {
-        self.rest.len()
-    }
-
-    fn truncated(&self, field: &'static str) -> DecodeError {
-        DecodeError::Truncated {
-            message: self.message,
-            field,
-        }
-    }
-
-    fn invalid(&self, field: &'static str, detail: String) -> DecodeError {
-        DecodeError::Invalid {
-            message: self.message,
-            field,
-            detail,
-        }
-    }
-
-    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
-        let (head, tail) = self
-            .rest
-            .split_at_checked(n)
-            .ok_or_else(|| self.truncated(field))?;
-        self.rest = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        let (head, tail) = self
-            .rest
-            .split_first_chunk::<N>()
-            .ok_or_else(|| self.truncated(field))?;
-        self.rest = tail;
-        Ok(*head)
-    }
-
-    fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
-        Ok(u8::from_be_bytes(self.array(field)?))
-    }
-
-    fn i16(&mut self, field: &'static str) -> Result<i16, DecodeError> {
-        Ok(i16::from_be_bytes(self.array(field)?))
-    }
-
-    fn i32(&mut self, field: &'static str) -> Result<i32, DecodeError> {
-        Ok(i32::from_be_bytes(self.array(field)?))
-    }
-
-    fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
-        Ok(u32::from_be_bytes(self.array(field)?))
-    }
-
-    fn lsn(&mut self, field: &'static str) -> Result<Lsn, DecodeError> {
-        Ok(Lsn(u64::from_be_bytes(self.array(field)?)))
-    }
-
-    fn time(&mut self, field: &'static str) -> Result<PgTimestamp, DecodeError> {
-        Ok(PgTimestamp(i64::from_be_bytes(self.array(field)?)))
-    }
-
     /// The transaction id that starts change messages inside a streamed block.
     fn stream_xid(&mut self, streamed: bool) -> Result<Option<u32>, DecodeError> {
         if streamed {
@@ -491,43 +421,6 @@ impl<'a> Cursor<'a> {
         match self.u8("flags")? {
             0 => Ok(()),
             other => Err(self.invalid("flags", format!("unrecognized flags {other}"))),
-        }
-    }
-
-    /// An Int32 length or count, which may not be negative.
-    fn length(&mut self, field: &'static str) -> Result<usize, DecodeError> {
-        let n = self.i32(field)?;
-        usize::try_from(n).map_err(|_| self.invalid(field, format!("{n} is negative")))
-    }
-
-    /// An Int16 column count, which may not be negative.
-    fn count(&mut self, field: &'static str) -> Result<u16, DecodeError> {
-        let n = self.i16(field)?;
-        u16::try_from(n).map_err(|_| self.invalid(field, format!("{n} is negative")))
-    }
-
-    /// A NUL-terminated UTF-8 string, without its terminator.
-    fn string(&mut self, field: &'static str) -> Result<&'a str, DecodeError> {
-        let end = memchr::memchr(0, self.rest)
-            .ok_or_else(|| self.invalid(field, "has no NUL terminator".to_owned()))?;
-        let (text, tail) = self
-            .rest
-            .split_at_checked(end)
-            .ok_or_else(|| self.truncated(field))?;
-        let text = std::str::from_utf8(text)
-            .map_err(|e| self.invalid(field, format!("is not valid UTF-8: {e}")))?;
-        self.rest = tail.get(1..).unwrap_or_default();
-        Ok(text)
-    }
-
-    /// Fails unless every byte was read.
-    fn finish(&self) -> Result<(), DecodeError> {
-        match self.rest.len() {
-            0 => Ok(()),
-            extra => Err(DecodeError::TrailingBytes {
-                message: self.message,
-                extra,
-            }),
         }
     }
 

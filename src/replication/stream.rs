@@ -3,6 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::cursor::Cursor;
 use super::{DecodeError, Lsn, PgTimestamp};
 
 const LAYER: &str = "replication stream";
@@ -84,56 +85,6 @@ pub struct HotStandbyFeedback {
     pub catalog_xmin_epoch: u32,
 }
 
-/// A cursor over one stream message's fields, past its type byte.
-struct Fields<'a> {
-    rest: &'a [u8],
-    message: &'static str,
-}
-
-impl<'a> Fields<'a> {
-    fn take<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        match self.rest.split_first_chunk::<N>() {
-            Some((head, rest)) => {
-                self.rest = rest;
-                Ok(*head)
-            }
-            None => Err(DecodeError::Truncated {
-                message: self.message,
-                field,
-            }),
-        }
-    }
-
-    fn lsn(&mut self, field: &'static str) -> Result<Lsn, DecodeError> {
-        self.take::<8>(field).map(|b| Lsn(u64::from_be_bytes(b)))
-    }
-
-    fn time(&mut self, field: &'static str) -> Result<PgTimestamp, DecodeError> {
-        self.take::<8>(field)
-            .map(|b| PgTimestamp(i64::from_be_bytes(b)))
-    }
-
-    fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
-        self.take::<4>(field).map(u32::from_be_bytes)
-    }
-
-    fn flag(&mut self, field: &'static str) -> Result<bool, DecodeError> {
-        self.take::<1>(field).map(|[b]| b != 0)
-    }
-
-    /// Fixed-size messages end here.
-    fn end(&self) -> Result<(), DecodeError> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(DecodeError::TrailingBytes {
-                message: self.message,
-                extra: self.rest.len(),
-            })
-        }
-    }
-}
-
 fn split_type(payload: &[u8]) -> Result<(u8, &[u8]), DecodeError> {
     payload
         .split_first()
@@ -149,10 +100,7 @@ impl PrimaryMessage {
         let (tag, rest) = split_type(&payload)?;
         match tag {
             b'w' => {
-                let mut f = Fields {
-                    rest,
-                    message: "XLogData",
-                };
+                let mut f = Cursor::new(rest, "XLogData");
                 let wal_start = f.lsn("WAL start")?;
                 let wal_end = f.lsn("WAL end")?;
                 let send_time = f.time("send time")?;
@@ -165,16 +113,13 @@ impl PrimaryMessage {
                 }))
             }
             b'k' => {
-                let mut f = Fields {
-                    rest,
-                    message: "primary keepalive",
-                };
+                let mut f = Cursor::new(rest, "primary keepalive");
                 let m = PrimaryKeepalive {
                     wal_end: f.lsn("WAL end")?,
                     send_time: f.time("send time")?,
-                    reply_requested: f.flag("reply flag")?,
+                    reply_requested: f.u8("reply flag")? != 0,
                 };
-                f.end()?;
+                f.finish()?;
                 Ok(PrimaryMessage::Keepalive(m))
             }
             tag => Err(DecodeError::UnknownType { layer: LAYER, tag }),
@@ -223,23 +168,17 @@ impl StandbyMessage {
         let (tag, rest) = split_type(payload)?;
         match tag {
             b'r' => {
-                let mut f = Fields {
-                    rest,
-                    message: "standby status update",
-                };
+                let mut f = Cursor::new(rest, "standby status update");
                 Ok(StandbyMessage::StatusUpdate(StandbyStatusUpdate {
                     write: f.lsn("write position")?,
                     flush: f.lsn("flush position")?,
                     apply: f.lsn("apply position")?,
                     send_time: f.time("send time")?,
-                    reply_requested: f.flag("reply flag")?,
+                    reply_requested: f.u8("reply flag")? != 0,
                 }))
             }
             b'h' => {
-                let mut f = Fields {
-                    rest,
-                    message: "hot standby feedback",
-                };
+                let mut f = Cursor::new(rest, "hot standby feedback");
                 Ok(StandbyMessage::HotStandbyFeedback(HotStandbyFeedback {
                     send_time: f.time("send time")?,
                     xmin: f.u32("xmin")?,
