@@ -5,9 +5,8 @@
 //! fails, never skips, when a server or psql is missing.
 #![cfg(feature = "interop")]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use pgproto::client::{Config, Connection, Event, Response, SslMode};
@@ -26,8 +25,8 @@ mod support;
 #[path = "support/tools.rs"]
 mod tools;
 
-use client_io::{Stream, next};
-use tools::psql_ok;
+use client_io::{Stream, login, next};
+use tools::{lines_of, psql_ok, without_details};
 
 const USER: &str = "pgproto_repl";
 const PASSWORD: &str = "repl-secret";
@@ -106,19 +105,6 @@ impl Drop for Consumer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn lines_of(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 impl Consumer {
@@ -204,10 +190,7 @@ impl Consumer {
 
 /// A line without its trailing ` [...]` details.
 fn plain(line: &str) -> String {
-    match line.rfind(" [") {
-        Some(i) if line.ends_with(']') => line[..i].to_string(),
-        _ => line.to_string(),
-    }
+    without_details(line).to_string()
 }
 
 /// The LSN after `key ` inside a line's bracketed details.
@@ -688,17 +671,12 @@ impl Session {
         let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
-        let mut s = Session {
-            conn: Connection::new(config, Instant::now()),
-            stream: Stream::Plain(sock),
+        let mut conn = Connection::new(config, Instant::now());
+        let stream = login(&mut conn, Stream::Plain(sock), "127.0.0.1").expect("log in");
+        Session {
+            conn,
+            stream,
             types: Vec::new(),
-        };
-        loop {
-            match s.next() {
-                Event::Connected { .. } => return s,
-                Event::Closed(e) => panic!("login: {e:?}"),
-                _ => {}
-            }
         }
     }
 

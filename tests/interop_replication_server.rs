@@ -7,9 +7,8 @@
 //! `--features interop`; it fails, never skips, when pg_recvlogical is missing.
 #![cfg(feature = "interop")]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use pgproto::client::{Connection, Event, Response};
@@ -25,7 +24,7 @@ mod tools;
 
 use client_io::{Stream, next};
 use examples::{Server, tool};
-use tools::{finish, show};
+use tools::{finish, lines_of, show, without_details};
 
 /// How long any one client run or read may take.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -214,27 +213,6 @@ fn pg_recvlogical_streams_test_decoding_and_resumes_where_it_confirmed() {
 
 // ----- examples/logical_replication --------------------------------------------------------------
 
-fn lines_of(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// A line without its trailing ` [details]`.
-fn without_details(line: &str) -> &str {
-    match line.rfind(" [") {
-        Some(at) if line.ends_with(']') => &line[..at],
-        _ => line,
-    }
-}
-
 #[test]
 fn logical_replication_example_reads_the_pgoutput_feed() {
     let s = start(&["--interval-ms", "50"]);
@@ -302,17 +280,12 @@ impl Client {
         let url = format!(
             "postgres://tester@127.0.0.1:{port}/postgres?sslmode=disable&replication={replication}"
         );
-        let (socket, _, config) = client_io::connect(&url).expect("connect");
-        let mut stream = Stream::Plain(socket);
+        let (socket, host, config) = client_io::connect(&url).expect("connect");
+        let stream = Stream::Plain(socket);
         stream.set_read_timeout(Some(LIMIT)).unwrap();
         let mut conn = Connection::new(config, Instant::now());
-        loop {
-            match next(&mut conn, &mut stream).expect("log in") {
-                Event::Connected { .. } => return Client { conn, stream },
-                Event::Closed(e) => panic!("closed while logging in: {e:?}"),
-                _ => {}
-            }
-        }
+        let stream = client_io::login(&mut conn, stream, &host).expect("log in");
+        Client { conn, stream }
     }
 
     fn next(&mut self) -> Response {

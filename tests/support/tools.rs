@@ -99,3 +99,28 @@ pub fn read_until(
         }
     }
 }
+
+/// The lines `r` produces (a child's stdout or stderr), arriving on a channel as they are
+/// written, read on a thread of their own.
+pub fn lines_of(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A line of examples/logical_replication.rs without its trailing ` [details]` (transaction
+/// ids and LSNs, which change from run to run).
+pub fn without_details(line: &str) -> &str {
+    match line.rfind(" [") {
+        Some(at) if line.ends_with(']') => &line[..at],
+        _ => line,
+    }
+}
