@@ -7,12 +7,16 @@
 
 use std::time::Instant;
 
-use bytes::{BufMut, BytesMut};
-use pgproto::client;
-use pgproto::message::{BackendDecoder, BackendMessage, FrontendMessage, Parse, ProtocolVersion};
+use bytes::BytesMut;
+use pgproto::message::{FrontendMessage, Parse};
 use pgproto::replication::pgoutput::{Decoder, RelationCache};
 use pgproto::replication::{PrimaryMessage, ReplicationCommand, StandbyMessage};
-use pgproto::server::{self, Auth};
+use pgproto::{client, server};
+
+#[path = "support/replication.rs"]
+mod replication;
+
+use replication::{client_streaming, frame, replies, server_session, server_streaming};
 
 /// What a row's input does: its outcome (the error and its SQLSTATE, or the messages sent),
 /// checked along with the state the test then proves.
@@ -106,74 +110,11 @@ fn begin() -> Vec<u8> {
     m
 }
 
-/// A replication connection (replication=database) logged in, its output drained.
-fn replication_session() -> (server::Connection, BackendDecoder) {
-    let now = Instant::now();
-    let mut s: server::Connection = server::Connection::new(server::Config::default(), now);
-    let mut out = BytesMut::new();
-    pgproto::message::StartupMessage::write(
-        &mut out,
-        ProtocolVersion::V3_0,
-        [("user", "u"), ("replication", "database")],
-    )
-    .unwrap();
-    s.handle_input(now, &out);
-    while let Some(e) = s.poll_event() {
-        if let server::Event::Startup(_) = e {
-            s.authenticate(Auth::Trust).unwrap();
-        }
-    }
-    let mut dec = BackendDecoder::new();
-    replies(&mut s, &mut dec);
-    (s, dec)
-}
-
-fn replies(s: &mut server::Connection, dec: &mut BackendDecoder) -> Vec<String> {
-    let mut buf = BytesMut::new();
-    while let Some(b) = s.poll_transmit() {
-        buf.put_slice(&b);
-    }
-    let mut v = Vec::new();
-    while let Ok(Some(m)) = dec.decode(&mut buf) {
-        match m {
-            BackendMessage::ParameterStatus(_) | BackendMessage::BackendKeyData(_) => {}
-            BackendMessage::ErrorResponse(e) => v.push(format!(
-                "E {} {}",
-                e.sqlstate().unwrap(),
-                String::from_utf8_lossy(e.message().unwrap())
-            )),
-            BackendMessage::ReadyForQuery(z) => v.push(format!("Z {z:?}")),
-            other => v.push(format!("{other:?}")),
-        }
-    }
-    v
-}
-
-fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    v.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
-    v.extend_from_slice(body);
-    v
-}
-
 /// A client in START_REPLICATION's COPY BOTH receives `payload` as CopyData: the application
 /// gets it whole, its decode fails, and the connection is still in COPY BOTH (it can send).
 fn client_gets(payload: &[u8]) -> String {
-    let mut config = client::Config::new("repl");
-    config.ssl_mode = client::SslMode::Disable;
-    config.replication = Some("database".into());
-    let now = Instant::now();
-    let mut c = client::Connection::new(config, now);
-    c.poll_transmit();
-    let mut input = frame(b'R', &0i32.to_be_bytes());
-    input.extend(frame(b'Z', b"I"));
-    c.handle_input(now, &input);
-    while c.poll_event().is_some() {}
-    c.query("START_REPLICATION SLOT s LOGICAL 0/0").unwrap();
-    c.poll_transmit();
-    let mut input = frame(b'W', &[0, 0, 0]);
-    input.extend(frame(b'd', payload));
-    c.handle_input(now, &input);
+    let mut c = client_streaming();
+    c.handle_input(Instant::now(), &frame(b'd', payload));
     let mut got = None;
     while let Some(e) = c.poll_event() {
         if let client::Event::Response {
@@ -194,13 +135,7 @@ fn client_gets(payload: &[u8]) -> String {
 /// A server in COPY BOTH receives `payload` from the client: the application gets it, its
 /// decode fails, and the connection is still in COPY BOTH (it can send).
 fn server_gets(payload: &[u8]) -> String {
-    let (mut s, _) = replication_session();
-    let mut q = BytesMut::new();
-    pgproto::message::Query::write(&mut q, "START_REPLICATION SLOT s LOGICAL 0/0").unwrap();
-    s.handle_input(Instant::now(), &q);
-    assert!(matches!(s.poll_event(), Some(server::Event::Query { .. })));
-    s.start_copy_both(pgproto::message::Format::Text, &[])
-        .unwrap();
+    let (mut s, _) = server_streaming();
     let mut d = BytesMut::new();
     pgproto::message::CopyData::write(&mut d, payload).unwrap();
     s.handle_input(Instant::now(), &d);
@@ -471,7 +406,7 @@ fn rows() -> Vec<Row> {
             outcome: "E 08P01 extended query protocol not supported in a replication connection; Z Idle at Sync",
             state: "discarding until Sync, then a Query is an event",
             run: || {
-                let (mut s, mut dec) = replication_session();
+                let (mut s, mut dec) = server_session("database");
                 let mut out = BytesMut::new();
                 Parse::write(&mut out, "", "IDENTIFY_SYSTEM", &[]).unwrap();
                 FrontendMessage::Sync.encode(&mut out).unwrap();
