@@ -397,12 +397,15 @@ impl Consumer {
             Message::Origin(o) => write!(line, "ORIGIN {} [LSN {}]", o.name, o.commit_lsn)?,
             Message::Relation(_) | Message::Type(_) => return Ok(()),
             Message::Insert(i) => {
-                write!(line, "INSERT {}: ", name(&self.relations, i.relation)?)?;
+                line.push_str("INSERT ");
+                name(line, &self.relations, i.relation)?;
+                line.push_str(": ");
                 values(line, &self.relations, i.relation, &i.new)?;
                 xid(line, i.xid);
             }
             Message::Update(u) => {
-                write!(line, "UPDATE {}", name(&self.relations, u.relation)?)?;
+                line.push_str("UPDATE ");
+                name(line, &self.relations, u.relation)?;
                 if let Some(old) = &u.old {
                     line.push_str(match old {
                         OldTuple::Key(_) => " (old key: ",
@@ -416,7 +419,8 @@ impl Consumer {
                 xid(line, u.xid);
             }
             Message::Delete(d) => {
-                write!(line, "DELETE {}", name(&self.relations, d.relation)?)?;
+                line.push_str("DELETE ");
+                name(line, &self.relations, d.relation)?;
                 line.push_str(match d.old {
                     OldTuple::Key(_) => " (key: ",
                     OldTuple::Full(_) => " (old row: ",
@@ -431,7 +435,7 @@ impl Consumer {
                     if i > 0 {
                         line.push_str(", ");
                     }
-                    line.push_str(&name(&self.relations, id)?);
+                    name(line, &self.relations, id)?;
                 }
                 if t.cascade {
                     line.push_str(" CASCADE");
@@ -444,15 +448,15 @@ impl Consumer {
             Message::LogicalMessage(m) => {
                 write!(
                     line,
-                    "MESSAGE {} prefix '{}': {}",
+                    "MESSAGE {} prefix '{}': ",
                     if m.transactional {
                         "transactional"
                     } else {
                         "non-transactional"
                     },
                     m.prefix,
-                    quoted(m.content)
                 )?;
+                push_quoted(line, m.content);
                 write!(line, " [LSN {}", m.lsn)?;
                 if let Some(x) = m.xid {
                     write!(line, ", xid {x}")?;
@@ -530,18 +534,27 @@ impl Consumer {
     }
 }
 
-fn name(relations: &RelationCache, id: u32) -> Result<String, pgproto::replication::DecodeError> {
+/// Appends `schema.table` (`pg_catalog` for the empty schema pgoutput sends for it).
+fn name(
+    line: &mut String,
+    relations: &RelationCache,
+    id: u32,
+) -> Result<(), pgproto::replication::DecodeError> {
     let r = relations.get(id)?;
-    Ok(if r.namespace.is_empty() {
-        format!("pg_catalog.{}", r.name)
+    line.push_str(if r.namespace.is_empty() {
+        "pg_catalog"
     } else {
-        format!("{}.{}", r.namespace, r.name)
-    })
+        &r.namespace
+    });
+    line.push('.');
+    line.push_str(&r.name);
+    Ok(())
 }
 
 fn xid(line: &mut String, xid: Option<u32>) {
+    use std::fmt::Write as _;
     if let Some(x) = xid {
-        line.push_str(&format!(" [xid {x}]"));
+        let _ = write!(line, " [xid {x}]");
     }
 }
 
@@ -552,6 +565,7 @@ fn values(
     id: u32,
     tuple: &TupleData<'_>,
 ) -> Result<(), pgproto::replication::DecodeError> {
+    use std::fmt::Write as _;
     let relation = relations.get(id)?;
     for (i, (column, value)) in relation.columns.iter().zip(tuple.iter()).enumerate() {
         if i > 0 {
@@ -562,11 +576,11 @@ fn values(
         match value {
             TupleValue::Null => line.push_str("NULL"),
             TupleValue::Unchanged => line.push_str("(unchanged)"),
-            TupleValue::Text(t) => line.push_str(&quoted(t)),
+            TupleValue::Text(t) => push_quoted(line, t),
             TupleValue::Binary(b) => {
                 line.push_str("\\x");
                 for byte in b {
-                    line.push_str(&format!("{byte:02x}"));
+                    let _ = write!(line, "{byte:02x}");
                 }
             }
         }
@@ -574,7 +588,19 @@ fn values(
     Ok(())
 }
 
-/// `'text'` with quotes doubled (invalid UTF-8 replaced).
-fn quoted(bytes: &[u8]) -> String {
-    format!("'{}'", String::from_utf8_lossy(bytes).replace('\'', "''"))
+/// Appends `'text'` with quotes doubled (invalid UTF-8 replaced).
+fn push_quoted(line: &mut String, bytes: &[u8]) {
+    line.push('\'');
+    for part in bytes.utf8_chunks() {
+        for (i, piece) in part.valid().split('\'').enumerate() {
+            if i > 0 {
+                line.push_str("''");
+            }
+            line.push_str(piece);
+        }
+        if !part.invalid().is_empty() {
+            line.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    line.push('\'');
 }
