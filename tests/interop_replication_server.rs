@@ -586,3 +586,32 @@ fn copy_done_ends_the_stream_as_postgresql_does_and_status_updates_move_the_slot
         }
     }
 }
+
+/// A client's stream message the server cannot read (a type byte no standby sends, then a
+/// truncated status update) ends the session with FATAL 08P01, as a walsender ends it.
+#[test]
+fn a_bad_stream_message_from_the_client_is_fatal_08p01() {
+    let s = start(&["--transactions", "1", "--interval-ms", "20"]);
+    for bad in [&b"x"[..], &b"r\0\0\0"[..]] {
+        let mut c = Client::connect(s.port, "database");
+        let (_, error) = c.query(
+            "CREATE_REPLICATION_SLOT \"bad\" TEMPORARY LOGICAL \"test_decoding\" (SNAPSHOT 'nothing')",
+        );
+        assert_eq!(error, None);
+        stream_until(&mut c, "bad", "COMMIT 1001");
+        c.conn.copy_data(bad).unwrap();
+        let fatal = loop {
+            match next(&mut c.conn, &mut c.stream).expect("read (time limit)") {
+                Event::Closed(Some(pgproto::client::ClientError::Server(e))) => break e,
+                Event::Closed(other) => panic!("closed without the server's error: {other:?}"),
+                _ => {}
+            }
+        };
+        assert_eq!(fatal.severity(), Some(&b"FATAL"[..]), "{bad:?}");
+        assert_eq!(
+            fatal.sqlstate().map(|s| s.to_string()).as_deref(),
+            Some("08P01"),
+            "{bad:?}"
+        );
+    }
+}
