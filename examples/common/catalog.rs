@@ -8,6 +8,7 @@
 //! | `SELECT 1`, `SELECT $1::int + 1`, `SELECT 1/0`, ... | one int4 column `?column?`: integer arithmetic (`+ - * / %`, parentheses, `$n` parameters, `::int` casts) |
 //! | `SELECT id, name FROM items ORDER BY id`, `SELECT * FROM items [ORDER BY id] [LIMIT n]` | the table `items (id int4, name text)`, shared by all connections |
 //! | `SELECT count(*) FROM items` | int8 |
+//! | `SELECT * FROM bench_rows(n)` | `n` generated rows (any `n` up to 2^31 - 1, streamed as the client takes them) of `id int4, big int8, label text, ratio float8, even bool, ts timestamptz`: for row `g` = 1..n, `g`, `g * 7`, `'row ' \|\| g`, `g + 0.5`, `g % 2 = 0`, `2024-01-01 00:00:00.123457+00` plus `g` seconds (scripts/bench-e2e.sh has the PostgreSQL query giving the same rows) |
 //! | `COPY items TO STDOUT`, `COPY items FROM STDIN` | text format, or binary with `(FORMAT binary)` |
 //! | `LISTEN ch`, `UNLISTEN ch`, `UNLISTEN *`, `NOTIFY ch [, 'payload']` | notifications between connections (at COMMIT inside a transaction) |
 //! | `SELECT pg_sleep(N)` | sleeps; a CancelRequest from another connection ends it with 57014 |
@@ -24,11 +25,15 @@
 //! its `Connection` except the transport's own (TLS negotiation and `Terminated`), and the
 //! session answers on the connection. `pg_sleep` is the one statement that takes time: the
 //! session then returns [`Next::Resume`] and the driver waits as it likes (a thread sleep, a
-//! timer) before calling [`Session::resume`].
+//! timer) before calling [`Session::resume`]. A large result pauses the same way whenever the
+//! connection's output is full (`Connection::output_full`), resuming at once: the driver writes
+//! what is buffered first, so a slow client holds the rows back instead of the server's memory
+//! filling up with them.
 //!
 //! The command line is `options.rs`'s; the driving loop around the connection is `driver.rs`'s.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -44,7 +49,9 @@ use pgproto::message::{Bind, Format, PgStr, TransactionStatus};
 use pgproto::server::{
     ApiError, Column, Config, Connection, Event, PgError, Replication, Severity, Startup,
 };
-use pgproto::types::{self, BinaryCopyReader, BinaryCopyWriter, RowWriter, ValueError, oid};
+use pgproto::types::{
+    self, BinaryCopyReader, BinaryCopyWriter, Encode, RowWriter, TimestampTz, ValueError, oid,
+};
 
 /// The connection type every example drives: statements carry their [`Plan`], portals the rows
 /// an Execute has not sent yet.
@@ -163,6 +170,8 @@ pub struct Session {
     queue: VecDeque<Plan>,
     /// The pg_sleep in progress: when it ends, and where its result goes.
     sleeping: Option<(Instant, Mode)>,
+    /// The result paused because the output was full.
+    streaming: Option<Streaming>,
     /// The COPY FROM STDIN in progress.
     copy_in: Option<(CopyIn, Mode)>,
     /// NOTIFYs of the open transaction, sent at COMMIT.
@@ -196,6 +205,7 @@ impl Session {
             settings,
             queue: VecDeque::new(),
             sleeping: None,
+            streaming: None,
             copy_in: None,
             pending_notifies: Vec::new(),
         }
@@ -296,17 +306,23 @@ impl Session {
         Ok(next)
     }
 
-    /// Goes on with a sleeping statement: ends it if it was cancelled or its time has come.
+    /// Goes on with a paused result (once the driver has written the output) or a sleeping
+    /// statement (ending it if it was cancelled or its time has come).
     pub fn resume(&mut self, conn: &mut Conn, now: Instant) -> Result<Next, ApiError> {
         self.deliver_notifications(conn)?;
+        if let Some(streaming) = self.streaming.take() {
+            if self.cancel.load(Ordering::SeqCst) {
+                return self.finish(conn, streaming.mode, Err(canceled()));
+            }
+            let simple = matches!(streaming.mode, Mode::Simple);
+            let paused = self.stream(conn, streaming)?;
+            return self.go_on(conn, simple, paused);
+        }
         let Some((until, mode)) = self.sleeping.take() else {
             return Ok(Next::Continue);
         };
         let outcome = if self.cancel.load(Ordering::SeqCst) {
-            Err(PgError::new(
-                SqlState::QUERY_CANCELED,
-                "canceling statement due to user request",
-            ))
+            Err(canceled())
         } else if now < until {
             self.sleeping = Some((until, mode));
             return Ok(Next::Resume(until));
@@ -409,13 +425,14 @@ impl Session {
 
     fn execute(&mut self, conn: &mut Conn, portal: PgStr, max_rows: u32) -> Result<Next, ApiError> {
         self.cancel.store(false, Ordering::SeqCst);
-        if conn
-            .portal(portal.as_bytes())
-            .is_some_and(|p| p.data.is_some())
+        if let Some(rows) = conn
+            .portal_mut(portal.as_bytes())
+            .and_then(|p| p.data.take())
         {
             // An earlier Execute stopped at its row limit: go on from there.
-            self.send_rows(conn, &portal, max_rows)?;
-            return Ok(Next::Continue);
+            let mode = Mode::Extended { portal, max_rows };
+            let paused = self.start_stream(conn, mode, rows)?;
+            return self.go_on(conn, false, paused);
         }
         let outcome = match bound_statement(conn, &portal) {
             Ok((plan, params)) => self.run(conn, &plan, &params),
@@ -432,13 +449,22 @@ impl Session {
         outcome: Result<Outcome, PgError>,
     ) -> Result<Next, ApiError> {
         let simple = matches!(mode, Mode::Simple);
-        if let Some(wait) = self.complete(conn, mode, outcome)? {
-            return Ok(wait);
-        }
-        if simple {
-            self.run_queue(conn)
-        } else {
-            Ok(Next::Continue)
+        let paused = self.complete(conn, mode, outcome)?;
+        self.go_on(conn, simple, paused)
+    }
+
+    /// After a statement's outcome: waits if it is not over (`paused`), else goes on with the
+    /// rest of a simple query.
+    fn go_on(
+        &mut self,
+        conn: &mut Conn,
+        simple: bool,
+        paused: Option<Next>,
+    ) -> Result<Next, ApiError> {
+        match paused {
+            Some(wait) => Ok(wait),
+            None if simple => self.run_queue(conn),
+            None => Ok(Next::Continue),
         }
     }
 
@@ -484,58 +510,75 @@ impl Session {
                 conn.command_complete(&tag)?;
             }
             Ok(Outcome::Empty) => conn.empty_query()?,
-            Ok(Outcome::Rows(rows)) => match mode {
-                Mode::Simple => {
+            Ok(Outcome::Rows(rows)) => {
+                if let Mode::Simple = mode {
                     conn.row_description(&rows.columns)?;
-                    for row in &rows.rows {
-                        conn.write_row(|w| write_values(w, row, &[]))?;
-                    }
-                    conn.command_complete(&rows.tag(rows.rows.len()))?;
                 }
-                Mode::Extended { portal, max_rows } => {
-                    if let Some(p) = conn.portal_mut(portal.as_bytes()) {
-                        p.data = Some(rows);
-                    }
-                    self.send_rows(conn, &portal, max_rows)?;
-                }
-            },
+                return self.start_stream(conn, mode, rows);
+            }
         }
         Ok(None)
     }
 
-    /// Sends up to `max_rows` (0: all) of the portal's rows in its result formats.
-    fn send_rows(
+    /// Starts sending a result: all of it in a simple query, up to the Execute's row limit in
+    /// the portal's result formats otherwise. `Some` when the output filled up first.
+    fn start_stream(
         &mut self,
         conn: &mut Conn,
-        portal: &PgStr,
-        max_rows: u32,
-    ) -> Result<(), ApiError> {
-        let Some(p) = conn.portal_mut(portal.as_bytes()) else {
-            return Ok(());
+        mode: Mode,
+        rows: Rows,
+    ) -> Result<Option<Next>, ApiError> {
+        let formats = match &mode {
+            Mode::Simple => Vec::new(),
+            Mode::Extended { portal, .. } => match conn.portal(portal.as_bytes()) {
+                Some(p) => (0..rows.columns.len())
+                    .map(|i| p.column_format(i))
+                    .collect(),
+                None => Vec::new(),
+            },
         };
-        let mut rows = p.data.take().unwrap_or_default();
-        let formats: Vec<Format> = (0..rows.columns.len())
-            .map(|i| p.column_format(i))
-            .collect();
-        let mut sent = 0;
-        while max_rows == 0 || sent < max_rows {
-            let Some(row) = rows.rows.pop_front() else {
+        let streaming = Streaming {
+            mode,
+            rows,
+            formats,
+            sent: 0,
+        };
+        self.stream(conn, streaming)
+    }
+
+    /// Sends rows until the result or the Execute's row limit ends, then completes the
+    /// statement (or suspends the portal). Stops early, keeping its place, when the output is
+    /// full: `Some` is then what the driver should do before [`Session::resume`] goes on.
+    fn stream(&mut self, conn: &mut Conn, mut s: Streaming) -> Result<Option<Next>, ApiError> {
+        let max_rows = match s.mode {
+            Mode::Simple => 0,
+            Mode::Extended { max_rows, .. } => max_rows,
+        };
+        while max_rows == 0 || s.sent < max_rows {
+            if conn.output_full() {
+                self.streaming = Some(s);
+                return Ok(Some(Next::Resume(Instant::now())));
+            }
+            if !s.rows.write_next(conn, &s.formats)? {
                 break;
-            };
-            conn.write_row(|w| write_values(w, &row, &formats))?;
-            sent += 1;
+            }
+            s.sent += 1;
         }
-        let tag = rows.tag(sent as usize);
-        if let Some(p) = conn.portal_mut(portal.as_bytes()) {
-            p.data = Some(rows);
+        let tag = s.rows.tag(s.sent as usize);
+        if let Mode::Extended { portal, .. } = &s.mode {
+            // The portal keeps the rest for the next Execute.
+            if let Some(p) = conn.portal_mut(portal.as_bytes()) {
+                p.data = Some(s.rows);
+            }
+            // Like PostgreSQL, a portal that delivered exactly the limit is suspended even if
+            // it has no more rows; the next Execute then completes with 0 rows.
+            if max_rows > 0 && s.sent == max_rows {
+                conn.portal_suspended()?;
+                return Ok(None);
+            }
         }
-        // Like PostgreSQL, a portal that delivered exactly the limit is suspended even if it
-        // has no more rows; the next Execute then completes with 0 rows.
-        if max_rows > 0 && sent == max_rows {
-            conn.portal_suspended()
-        } else {
-            conn.command_complete(&tag)
-        }
+        conn.command_complete(&tag)?;
+        Ok(None)
     }
 
     /// Sends an error for the current statement and skips the rest of a simple query (the
@@ -592,6 +635,11 @@ impl Session {
                 Outcome::Rows(Rows::new(plan.columns().unwrap_or_default(), rows))
             }
             Plan::Sleep(secs) => Outcome::Sleep(Instant::now() + Duration::from_secs_f64(*secs)),
+            Plan::BenchRows(n) => Outcome::Rows(Rows {
+                columns: bench_columns(),
+                rows: RowSource::Bench(1..=*n),
+                command: "SELECT",
+            }),
             Plan::CopyOut { binary } => self.copy_rows_out(*binary)?,
             Plan::CopyIn { binary } => Outcome::CopyIn(CopyIn {
                 binary: *binary,
@@ -851,18 +899,59 @@ enum Outcome {
 #[derive(Debug, Default)]
 pub struct Rows {
     columns: Vec<Column>,
-    rows: VecDeque<Vec<Value>>,
+    /// The rows not sent yet.
+    rows: RowSource,
     /// The command tag's word (`SELECT n`, `SHOW`).
     command: &'static str,
+}
+
+/// Where a result's rows come from.
+#[derive(Debug)]
+enum RowSource {
+    /// Values computed when the statement ran.
+    Values(VecDeque<Vec<Value>>),
+    /// `bench_rows(n)`: the rows of these `g`, made as they are sent.
+    Bench(RangeInclusive<i32>),
+}
+
+impl Default for RowSource {
+    fn default() -> RowSource {
+        RowSource::Values(VecDeque::new())
+    }
+}
+
+/// A result being sent: what a paused statement keeps.
+struct Streaming {
+    mode: Mode,
+    rows: Rows,
+    /// The result formats by column (none in a simple query: all text).
+    formats: Vec<Format>,
+    /// Rows sent by this statement or Execute.
+    sent: u32,
 }
 
 impl Rows {
     fn new(columns: Vec<Column>, rows: Vec<Vec<Value>>) -> Rows {
         Rows {
             columns,
-            rows: rows.into(),
+            rows: RowSource::Values(rows.into()),
             command: "SELECT",
         }
+    }
+
+    /// Writes the next row, if there is one left (`false`: there was none).
+    fn write_next(&mut self, conn: &mut Conn, formats: &[Format]) -> Result<bool, ApiError> {
+        match &mut self.rows {
+            RowSource::Values(rows) => match rows.pop_front() {
+                Some(row) => conn.write_row(|w| write_values(w, &row, formats))?,
+                None => return Ok(false),
+            },
+            RowSource::Bench(range) => match range.next() {
+                Some(g) => conn.write_row(|w| write_bench_row(w, g, formats))?,
+                None => return Ok(false),
+            },
+        }
+        Ok(true)
     }
 
     fn tag(&self, rows: usize) -> String {
@@ -904,6 +993,60 @@ fn write_values(
         }
     }
     Ok(())
+}
+
+/// The columns of `bench_rows(n)`.
+fn bench_columns() -> Vec<Column> {
+    [
+        ("id", oid::INT4),
+        ("big", oid::INT8),
+        ("label", oid::TEXT),
+        ("ratio", oid::FLOAT8),
+        ("even", oid::BOOL),
+        ("ts", oid::TIMESTAMPTZ),
+    ]
+    .into_iter()
+    .map(|(name, ty)| Column::new(name, ty))
+    .collect()
+}
+
+/// `bench_rows`' first timestamp, 2024-01-01 00:00:00.123457+00, in microseconds since
+/// 2000-01-01 (8,766 days earlier). The fraction keeps the text form the same in servers that
+/// always print six digits of it.
+const BENCH_EPOCH: i64 = 8_766 * 86_400_000_000 + 123_457;
+
+/// Writes row `g` of `bench_rows(n)`, each value typed, in its column's format.
+fn write_bench_row(w: &mut RowWriter<'_>, g: i32, formats: &[Format]) -> Result<(), ValueError> {
+    let session = &types::Session::UTC;
+    let format = |i: usize| formats.get(i).copied().unwrap_or(Format::Text);
+    let micros = BENCH_EPOCH + i64::from(g) * 1_000_000;
+    let out_of_range = ValueError::OutOfRange {
+        type_name: "timestamptz",
+    };
+    let ts = TimestampTz::from_pg_micros(micros).ok_or(out_of_range)?;
+    w.value(&g, oid::INT4, format(0), session)?;
+    w.value(&(i64::from(g) * 7), oid::INT8, format(1), session)?;
+    w.value(&BenchLabel(g), oid::TEXT, format(2), session)?;
+    w.value(&(f64::from(g) + 0.5), oid::FLOAT8, format(3), session)?;
+    w.value(&(g % 2 == 0), oid::BOOL, format(4), session)?;
+    w.value(&ts, oid::TIMESTAMPTZ, format(5), session)
+}
+
+/// `'row ' || g`, written straight into the row without a string of its own.
+struct BenchLabel(i32);
+
+impl Encode for BenchLabel {
+    const TYPE: u32 = oid::TEXT;
+
+    fn encode_text(&self, session: &types::Session, out: &mut BytesMut) -> Result<(), ValueError> {
+        out.extend_from_slice(b"row ");
+        self.0.encode_text(session, out)
+    }
+
+    fn encode_binary(&self, _ty: u32, out: &mut BytesMut) -> Result<(), ValueError> {
+        // A text value's binary form is its text.
+        self.encode_text(&types::Session::UTC, out)
+    }
 }
 
 /// The text COPY format's escapes.
@@ -952,6 +1095,13 @@ fn warning(code: Option<SqlState>, message: &str) -> PgError {
     }
 }
 
+fn canceled() -> PgError {
+    PgError::new(
+        SqlState::QUERY_CANCELED,
+        "canceling statement due to user request",
+    )
+}
+
 fn internal(message: &str) -> PgError {
     PgError::new(SqlState::INTERNAL_ERROR, message)
 }
@@ -988,6 +1138,8 @@ pub enum Plan {
     },
     /// `SELECT pg_sleep(secs)`.
     Sleep(f64),
+    /// `SELECT * FROM bench_rows(n)`.
+    BenchRows(i32),
     CopyOut {
         binary: bool,
     },
@@ -1019,6 +1171,7 @@ impl Plan {
                 ..Column::new("pg_sleep", VOID)
             }],
             Plan::Show(name) => vec![Column::new(name.clone(), oid::TEXT)],
+            Plan::BenchRows(_) => bench_columns(),
             _ => return None,
         })
     }
@@ -1319,6 +1472,14 @@ impl Parser<'_> {
             });
         }
         let star = self.op('*');
+        if star && matches!(self.peek(), Some(Tok::Word(w)) if w == "from") {
+            let at = self.at;
+            self.at += 1;
+            if self.keyword("bench_rows") {
+                return self.bench_rows();
+            }
+            self.at = at;
+        }
         if !star && !self.keyword("id") {
             return Ok(Plan::Select(self.expr()?));
         }
@@ -1346,6 +1507,18 @@ impl Parser<'_> {
             sorted,
             limit,
         })
+    }
+
+    /// `(n)` after `SELECT * FROM bench_rows`.
+    fn bench_rows(&mut self) -> Result<Plan, PgError> {
+        self.expect_op('(')?;
+        let n = match self.next() {
+            Some(Tok::Number(n)) => n.parse::<i32>().ok(),
+            _ => None,
+        };
+        let n = n.ok_or_else(|| self.error_before())?;
+        self.expect_op(')')?;
+        Ok(Plan::BenchRows(n))
     }
 
     /// `FROM items` (or `public.items`).

@@ -31,9 +31,10 @@ pub const SLEEP_STEP: Duration = Duration::from_millis(10);
 pub enum Next {
     /// Go on: next event, transmit, read.
     Continue,
-    /// A statement is running in the background (`pg_sleep`): call [`App::resume`] at this
-    /// instant, or earlier (every [`SLEEP_STEP`]) so that a cancel ends it promptly. No other
-    /// event is handed over meanwhile.
+    /// A statement is running in the background (`pg_sleep`), or a large result waits for the
+    /// output to be written (resuming at once): call [`App::resume`] at this instant, or earlier
+    /// (every [`SLEEP_STEP`]) so that a cancel ends it promptly. No other event is handed over
+    /// meanwhile.
     #[allow(dead_code)] // examples/sqlite.rs runs everything at once
     Resume(Instant),
 }
