@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;
 use pgproto::message::{
-    BackendDecoder, BackendMessage, Bind, CommandComplete, DataRow, Describe, Execute,
+    BackendDecoder, BackendMessage, BackendView, Bind, CommandComplete, DataRow, Describe, Execute,
     FieldDescription, FrontendDecoder, FrontendMessage, FrontendPhase, Parse, Query,
     RowDescription, Target, TransactionStatus,
 };
@@ -625,8 +625,10 @@ fn datarow_decode(opts: &Opts, data: &RowData) {
         expected,
     };
     let cases = [
-        case(OURS, "frame", |b| ours_backend(b, false), frame),
-        case(OURS, "frame+columns", |b| ours_backend(b, true), columns),
+        case(OURS, "frame", |b| ours_frames(b, false), frame),
+        case(OURS, "frame+columns", |b| ours_frames(b, true), columns),
+        case(OURS, "decode", |b| ours_backend(b, false), frame),
+        case(OURS, "decode+columns", |b| ours_backend(b, true), columns),
         case(PGWIRE, "frame", |b| pgwire_backend(b, false), frame),
         case(
             PGWIRE,
@@ -656,6 +658,27 @@ fn ours_backend(input: &mut BytesMut, columns: bool) -> Decoded {
         }
         black_box(&m);
         d.messages += 1;
+    }
+    d
+}
+
+/// The run API: every complete message split off at once, DataRows read in place.
+fn ours_frames(input: &mut BytesMut, columns: bool) -> Decoded {
+    let mut dec = BackendDecoder::new();
+    let mut d = Decoded::default();
+    while !input.is_empty() {
+        let frames = dec.split_frames(input).unwrap();
+        assert!(!frames.is_empty(), "a complete message");
+        for frame in &frames {
+            let m = frame.view().unwrap();
+            if columns && let BackendView::DataRow(row) = &m {
+                for v in row.values() {
+                    d.value_bytes += v.unwrap().map_or(0, <[u8]>::len);
+                }
+            }
+            black_box(&m);
+            d.messages += 1;
+        }
     }
     d
 }
@@ -780,6 +803,12 @@ fn frontend(opts: &Opts, name: &str, workload: Workload) {
         Case {
             lib: OURS,
             variant: "decode",
+            decode: ours_frontend_frames,
+            expected,
+        },
+        Case {
+            lib: OURS,
+            variant: "decode owned",
             decode: ours_frontend,
             expected,
         },
@@ -829,6 +858,22 @@ fn ours_frontend(input: &mut BytesMut) -> Decoded {
         let m = dec.decode(input).unwrap().expect("a complete message");
         black_box(&m);
         d.messages += 1;
+    }
+    d
+}
+
+/// The run API: every complete message split off at once and read in place.
+fn ours_frontend_frames(input: &mut BytesMut) -> Decoded {
+    let mut dec = FrontendDecoder::new();
+    dec.set_phase(FrontendPhase::Normal);
+    let mut d = Decoded::default();
+    while !input.is_empty() {
+        let frames = dec.split_frames(input).unwrap();
+        assert!(!frames.is_empty(), "a complete message");
+        for frame in &frames {
+            black_box(&frame.view().unwrap());
+            d.messages += 1;
+        }
     }
     d
 }

@@ -1,7 +1,8 @@
 //! Allocations on the hot paths of both connections, counted with a global allocator. Once
 //! warmed up, a server answering a query of 2,000 rows by 10 columns makes exactly as many
 //! allocations as one answering 1,000 rows (none per row, a few per query), in the simple and
-//! in the extended protocol; a client reading those results likewise.
+//! in the extended protocol; a client reading those results likewise; and the message layer's
+//! run API (`split_frames`) reads both directions without allocating at all.
 //!
 //! The driver here behaves like an event loop: after every answer (each row included) it
 //! drains `poll_transmit` and drops the bytes, as if written. The server offers output at
@@ -20,8 +21,9 @@ use std::time::Instant;
 use bytes::BytesMut;
 use pgproto::client::{self, Response};
 use pgproto::message::{
-    Bind, DataRow, Describe, Execute, Format, FrontendMessage, Parse, ProtocolVersion, Query,
-    StartupMessage, Target, TransactionStatus,
+    BackendDecoder, BackendView, Bind, DataRow, Describe, Execute, Format, FrontendDecoder,
+    FrontendMessage, FrontendPhase, Parse, ProtocolVersion, Query, StartupMessage, Target,
+    TransactionStatus,
 };
 use pgproto::server::{self, Auth, Column, Config, Event};
 use pgproto::types::{
@@ -484,4 +486,76 @@ fn client_extended_query_allocates_nothing_per_row() {
         &responses,
         "extended query",
     );
+}
+
+/// Reads `response` with the message layer's run API, in 16 KiB reads into one reused input
+/// buffer, visiting every value of every row; returns the rows read.
+fn read_runs(dec: &mut BackendDecoder, input: &mut BytesMut, response: &[u8]) -> usize {
+    let mut rows = 0;
+    for chunk in response.chunks(CHUNK) {
+        input.extend_from_slice(chunk);
+        let frames = dec.split_frames(input).unwrap();
+        for frame in &frames {
+            if let BackendView::DataRow(row) = frame.view().unwrap() {
+                rows += 1;
+                for v in row.values() {
+                    black_box(v.unwrap());
+                }
+            }
+        }
+    }
+    assert!(input.is_empty());
+    rows
+}
+
+#[test]
+fn message_layer_runs_allocate_nothing_per_message() {
+    let app = App::new();
+    let mut server = login(&app);
+    let responses = [
+        response(&mut server, &app, &simple_request(1000)),
+        response(&mut server, &app, &simple_request(2000)),
+    ];
+    let mut dec = BackendDecoder::new();
+    let mut input = BytesMut::with_capacity(2 * CHUNK);
+    read_runs(&mut dec, &mut input, &responses[0]);
+    let (a, rows_a) = count(|| read_runs(&mut dec, &mut input, &responses[0]));
+    let (b, rows_b) = count(|| read_runs(&mut dec, &mut input, &responses[1]));
+    assert_eq!((rows_a, rows_b), (1000, 2000));
+    eprintln!("backend runs: {a} allocations for 1,000 rows, {b} for 2,000");
+    assert_eq!((a, b), (0, 0), "the input buffer is reused in place");
+
+    // A server's side: pgbench's extended-protocol traffic, 1,000 and 2,000 query cycles.
+    let cycles = |n: usize| {
+        let mut out = BytesMut::new();
+        for i in 0..n {
+            let aid = i.to_string();
+            Parse::write(&mut out, "", "SELECT $1::int4", &[oid::INT4]).unwrap();
+            Bind::write(&mut out, "", "", &[0], [Some(aid.as_bytes())], &[]).unwrap();
+            Describe::write(&mut out, Target::Portal, "").unwrap();
+            Execute::write(&mut out, "", 0).unwrap();
+            FrontendMessage::Sync.encode(&mut out).unwrap();
+        }
+        out.to_vec()
+    };
+    let streams = [cycles(1000), cycles(2000)];
+    let mut dec = FrontendDecoder::new();
+    dec.set_phase(FrontendPhase::Normal);
+    let mut read = |stream: &[u8]| {
+        let mut messages = 0;
+        for chunk in stream.chunks(CHUNK) {
+            input.extend_from_slice(chunk);
+            for frame in &dec.split_frames(&mut input).unwrap() {
+                black_box(frame.view().unwrap());
+                messages += 1;
+            }
+        }
+        messages
+    };
+    read(&streams[0]);
+    let (a, n_a) = count(|| read(&streams[0]));
+    let (b, n_b) = count(|| read(&streams[1]));
+    assert_eq!((n_a, n_b), (5000, 10_000));
+    eprintln!("frontend runs: {a} allocations for 5,000 messages, {b} for 10,000");
+    assert_eq!((a, b), (0, 0), "the input buffer is reused in place");
 }

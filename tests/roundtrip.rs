@@ -6,13 +6,14 @@
 
 use bytes::{Bytes, BytesMut};
 use pgproto::message::{
-    Authentication, BackendDecoder, BackendKeyData, BackendMessage, BackendPhase, Bind,
-    CancelRequest, Close, CommandComplete, CopyData, CopyFail, CopyResponse, CopyResponseKind,
-    DataRow, DecodeError, Describe, EncodeError, ErrorFields, Execute, FieldDescription, Formats,
-    FrontendDecoder, FrontendMessage, FrontendPhase, FunctionCall, FunctionCallResponse,
-    GssResponse, NegotiateProtocolVersion, NotificationResponse, Oids, ParameterDescription,
-    ParameterStatus, Parse, PasswordMessage, PgStr, ProtocolVersion, Query, RowDescription,
-    SaslInitialResponse, SaslMechanisms, SaslResponse, StartupMessage, Target, TransactionStatus,
+    Authentication, BackendDecoder, BackendKeyData, BackendMessage, BackendPhase, BackendView,
+    Bind, CancelRequest, Close, CommandComplete, CopyData, CopyFail, CopyResponse,
+    CopyResponseKind, DataRow, DataRowRef, DecodeError, Describe, EncodeError, ErrorFields,
+    Execute, FieldDescription, Formats, FrontendDecoder, FrontendMessage, FrontendPhase,
+    FrontendView, FunctionCall, FunctionCallResponse, GssResponse, NegotiateProtocolVersion,
+    NotificationResponse, Oids, ParameterDescription, ParameterStatus, Parse, PasswordMessage,
+    PgStr, ProtocolVersion, Query, RowDescription, SaslInitialResponse, SaslMechanisms,
+    SaslResponse, StartupMessage, Target, TransactionStatus,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -1806,4 +1807,309 @@ fn data_row_values_iterate_exactly() {
     assert_eq!(values_of(row.values()), vals);
     assert_eq!(row.values().nth(1), Some(None));
     assert_eq!(row.values().nth(3), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs of frames (`split_frames`) against message-by-message decoding.
+// ---------------------------------------------------------------------------------------------
+
+/// What one message decoded to, in a form both paths can produce.
+#[derive(Debug, PartialEq)]
+enum Step<M> {
+    Message(M),
+    Error(DecodeError),
+}
+
+/// Decodes `input` message by message until the decoder wants more bytes or fails for good.
+fn by_message<M>(
+    input: &mut BytesMut,
+    mut decode: impl FnMut(&mut BytesMut) -> Result<Option<M>, DecodeError>,
+) -> Vec<Step<M>> {
+    let mut out = Vec::new();
+    loop {
+        match decode(input) {
+            Ok(Some(m)) => out.push(Step::Message(m)),
+            Ok(None) => return out,
+            Err(e) => {
+                let fatal = !e.is_recoverable();
+                out.push(Step::Error(e));
+                if fatal {
+                    return out;
+                }
+            }
+        }
+    }
+}
+
+/// Checks a borrowed DataRow against the owned decode of the same frame: the same values, or
+/// the same error (from reading the count or from visiting the values).
+fn row_view_agrees(row: DataRowRef<'_>, owned: &Result<BackendMessage, DecodeError>) {
+    let visited: Result<Vec<Option<&[u8]>>, DecodeError> = row.values().collect();
+    match owned {
+        Ok(BackendMessage::DataRow(d)) => {
+            assert_eq!(visited.as_deref(), Ok(&d.values().collect::<Vec<_>>()[..]));
+            assert_eq!(row.len(), d.len());
+            assert!(row.check().is_ok());
+        }
+        Ok(m) => panic!("a DataRow view of {m:?}"),
+        Err(e) => {
+            assert_eq!(visited.as_ref().err(), Some(e));
+            assert_eq!(row.check().err().as_ref(), Some(e));
+            // After its error the iterator ends.
+            let mut it = row.values();
+            assert!(it.by_ref().any(|v| v.is_err()));
+            assert_eq!(it.next(), None);
+        }
+    }
+}
+
+fn backend_runs(data: &[u8], first_read: usize) {
+    let mut a = BytesMut::from(&data[..first_read.min(data.len())]);
+    let mut b = a.clone();
+    let mut dec_a = BackendDecoder::new();
+    let mut dec_b = BackendDecoder::new();
+    let mut expected = by_message(&mut a, |i| dec_a.decode(i));
+    a.extend_from_slice(&data[first_read.min(data.len())..]);
+    let fatal = matches!(expected.last(), Some(Step::Error(e)) if !e.is_recoverable());
+    if !fatal {
+        expected.extend(by_message(&mut a, |i| dec_a.decode(i)));
+    }
+
+    let mut got = Vec::new();
+    let mut read_all = false;
+    loop {
+        match dec_b.split_frames(&mut b) {
+            Ok(frames) if frames.is_empty() => {
+                assert!(
+                    dec_b.bytes_needed() > b.len(),
+                    "an empty run with enough bytes"
+                );
+                if read_all {
+                    break;
+                }
+                b.extend_from_slice(&data[first_read.min(data.len())..]);
+                read_all = true;
+            }
+            Ok(frames) => {
+                for frame in &frames {
+                    let owned = frame.decode();
+                    match frame.view() {
+                        Ok(BackendView::DataRow(row)) => row_view_agrees(row, &owned),
+                        Ok(BackendView::CopyData(data)) => {
+                            assert!(
+                                matches!(&owned, Ok(BackendMessage::CopyData(c)) if c.data == data)
+                            );
+                        }
+                        Ok(BackendView::Other(m)) => assert_eq!(Ok(&m), owned.as_ref()),
+                        Ok(v) => panic!("unexpected view {v:?}"),
+                        Err(e) => assert_eq!(Some(&e), owned.as_ref().err()),
+                    }
+                    got.push(match owned {
+                        Ok(m) => Step::Message(m),
+                        Err(e) => Step::Error(e),
+                    });
+                }
+            }
+            Err(e) => {
+                assert!(!e.is_recoverable(), "a header error is fatal: {e:?}");
+                assert_eq!(
+                    dec_b.split_frames(&mut b),
+                    Err(e.clone()),
+                    "a fatal error must stick"
+                );
+                got.push(Step::Error(e));
+                break;
+            }
+        }
+    }
+    assert_eq!(got, expected);
+    if !fatal && !matches!(got.last(), Some(Step::Error(e)) if !e.is_recoverable()) {
+        assert_eq!(a, b, "both paths leave the same incomplete tail");
+    }
+}
+
+fn frontend_view_agrees(view: &FrontendView<'_>, owned: &FrontendMessage) {
+    let same = match (view, owned) {
+        (FrontendView::Query(sql), FrontendMessage::Query(q)) => *sql == q.sql.as_bytes(),
+        (FrontendView::Parse(p), FrontendMessage::Parse(o)) => {
+            p.name == o.name.as_bytes()
+                && p.query == o.query.as_bytes()
+                && p.param_types.iter().eq(o.param_types.iter())
+                && p.param_types.len() == o.param_types.len()
+        }
+        (FrontendView::Bind(b), FrontendMessage::Bind(o)) => {
+            b.portal == o.portal.as_bytes()
+                && b.statement == o.statement.as_bytes()
+                && b.param_formats.iter().eq(o.param_formats.iter())
+                && b.params.iter().eq(o.params.iter())
+                && b.result_formats.iter().eq(o.result_formats.iter())
+                && (0..b.params.len() + 1)
+                    .all(|i| b.param_formats.code_for(i) == o.param_formats.code_for(i))
+        }
+        (FrontendView::Execute(e), FrontendMessage::Execute(o)) => {
+            e.portal == o.portal.as_bytes() && e.max_rows == o.max_rows
+        }
+        (FrontendView::Describe(d), FrontendMessage::Describe(o)) => {
+            d.target == o.target && d.name == o.name.as_bytes()
+        }
+        (FrontendView::Close(c), FrontendMessage::Close(o)) => {
+            c.target == o.target && c.name == o.name.as_bytes()
+        }
+        (FrontendView::CopyData(d), FrontendMessage::CopyData(o)) => *d == o.data,
+        (FrontendView::Sync, FrontendMessage::Sync)
+        | (FrontendView::Flush, FrontendMessage::Flush)
+        | (FrontendView::CopyDone, FrontendMessage::CopyDone)
+        | (FrontendView::Terminate, FrontendMessage::Terminate) => true,
+        (FrontendView::Other(m), o) => m == o,
+        _ => false,
+    };
+    assert!(same, "view {view:?} disagrees with {owned:?}");
+}
+
+fn frontend_runs(data: &[u8]) {
+    let mut a = BytesMut::from(data);
+    let mut b = a.clone();
+    let mut dec_a = fe_decoder(FrontendPhase::Normal);
+    let mut dec_b = fe_decoder(FrontendPhase::Normal);
+    let expected = by_message(&mut a, |i| dec_a.decode(i));
+    let mut got = Vec::new();
+    loop {
+        match dec_b.split_frames(&mut b) {
+            Ok(frames) if frames.is_empty() => {
+                assert!(
+                    dec_b.bytes_needed() > b.len(),
+                    "an empty run with enough bytes"
+                );
+                break;
+            }
+            Ok(frames) => {
+                for frame in &frames {
+                    let owned = frame.decode();
+                    match (frame.view(), &owned) {
+                        (Ok(view), Ok(m)) => frontend_view_agrees(&view, m),
+                        (Err(e), Err(o)) => assert_eq!(&e, o),
+                        (view, owned) => panic!("view {view:?} but decode {owned:?}"),
+                    }
+                    got.push(match owned {
+                        Ok(m) => Step::Message(m),
+                        Err(e) => Step::Error(e),
+                    });
+                }
+            }
+            Err(e) => {
+                assert!(!e.is_recoverable(), "a header error is fatal: {e:?}");
+                assert_eq!(dec_b.split_frames(&mut b), Err(e.clone()));
+                got.push(Step::Error(e));
+                break;
+            }
+        }
+    }
+    assert_eq!(got, expected);
+    if !matches!(got.last(), Some(Step::Error(e)) if !e.is_recoverable()) {
+        assert_eq!(a, b, "both paths leave the same incomplete tail");
+    }
+}
+
+#[test]
+fn split_frames_only_in_the_normal_phases() {
+    let mut input = BytesMut::from(&b"S"[..]);
+    let mut dec = be_decoder(BackendPhase::SslResponse);
+    assert!(dec.split_frames(&mut input).unwrap().is_empty());
+    assert_eq!(input.len(), 1, "the encryption answer is left for decode");
+    assert_eq!(
+        dec.decode(&mut input),
+        Ok(Some(BackendMessage::SslResponse { accepted: true }))
+    );
+
+    let mut input = BytesMut::from(&b"\0\0\0\x08\x04\xd2\x16\x2f"[..]);
+    let mut dec = FrontendDecoder::new();
+    assert!(dec.split_frames(&mut input).unwrap().is_empty());
+    assert_eq!(
+        dec.decode(&mut input),
+        Ok(Some(FrontendMessage::SslRequest))
+    );
+}
+
+#[test]
+fn a_run_stops_before_a_bad_header_and_the_next_call_reports_it() {
+    let mut input = BytesMut::new();
+    FrontendMessage::Sync.encode(&mut input).unwrap();
+    input.extend_from_slice(b"p\0\0\0\x05x");
+    let mut dec = fe_decoder(FrontendPhase::Normal);
+    let frames = dec.split_frames(&mut input).unwrap();
+    let views: Vec<_> = frames.iter().map(|f| f.view().unwrap()).collect();
+    assert_eq!(views, [FrontendView::Sync]);
+    assert_eq!(frames.as_bytes().as_ref(), b"S\0\0\0\x04");
+    let unknown = DecodeError::UnknownMessageType {
+        direction: pgproto::message::Direction::Frontend,
+        tag: b'p',
+    };
+    assert_eq!(dec.split_frames(&mut input), Err(unknown.clone()));
+    assert_eq!(dec.decode(&mut input), Err(unknown));
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn backend_runs_agree_with_decode(
+        picks in vec((any::<usize>(), edits(), option::of(any::<usize>()), any::<bool>()), 0..12),
+        garbage in prop_oneof![Just(Vec::new()), any_bytes(12)],
+        first_read in any::<usize>(),
+    ) {
+        let samples = sample_backend_frames();
+        let mut data = Vec::new();
+        for (i, e, cut, mutated) in &picks {
+            let frame = &samples[i % samples.len()];
+            if *mutated {
+                data.extend(mutate(frame, 5, e, *cut));
+            } else {
+                data.extend_from_slice(frame);
+            }
+        }
+        data.extend(garbage);
+        backend_runs(&data, first_read % (data.len() + 1));
+    }
+
+    #[test]
+    fn frontend_runs_agree_with_decode(
+        picks in vec((any::<usize>(), edits(), option::of(any::<usize>()), any::<bool>()), 0..12),
+        garbage in prop_oneof![Just(Vec::new()), any_bytes(12)],
+    ) {
+        let samples: Vec<Vec<u8>> = sample_frontend_frames()
+            .into_iter()
+            .filter(|(phase, _)| *phase == FrontendPhase::Normal)
+            .map(|(_, f)| f)
+            .collect();
+        let mut data = Vec::new();
+        for (i, e, cut, mutated) in &picks {
+            let frame = &samples[i % samples.len()];
+            if *mutated {
+                data.extend(mutate(frame, 5, e, *cut));
+            } else {
+                data.extend_from_slice(frame);
+            }
+        }
+        data.extend(garbage);
+        frontend_runs(&data);
+    }
+
+    #[test]
+    fn arbitrary_bytes_as_runs(data in prop_oneof![any_bytes(64), any_bytes(3000)], first_read in any::<usize>()) {
+        backend_runs(&data, first_read % (data.len() + 1));
+        frontend_runs(&data);
+    }
+
+    #[test]
+    fn data_rows_with_arbitrary_bodies(
+        body in prop_oneof![
+            any_bytes(40),
+            vec(prop_oneof![Just(0u8), Just(0xFF), 1u8..=4], 0..64),
+        ],
+    ) {
+        let mut data = vec![b'D'];
+        data.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+        data.extend_from_slice(&body);
+        backend_runs(&data, data.len());
+    }
 }

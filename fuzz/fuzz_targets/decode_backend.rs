@@ -13,13 +13,17 @@
 //!   again when called twice; `Ok(Some)` and recoverable errors consume the frame; a
 //!   non-recoverable error is returned again, unchanged, by the next call;
 //! - the decoder only ever removes bytes from the front of the input, leaves the rest as it
-//!   was, and never grows the input buffer (no reservation from a declared length).
+//!   was, and never grows the input buffer (no reservation from a declared length);
+//! - the run API (`split_frames`, then `view` and `decode` of each frame) gives the same
+//!   messages and errors as `decode`, and a borrowed DataRow the same values or error.
 
 #![no_main]
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use pgproto::message::{Authentication, BackendDecoder, BackendMessage, BackendPhase, DecodeError};
+use pgproto::message::{
+    Authentication, BackendDecoder, BackendMessage, BackendPhase, BackendView, DecodeError,
+};
 
 const PHASES: [BackendPhase; 3] = [
     BackendPhase::SslResponse,
@@ -37,7 +41,64 @@ fuzz_target!(|data: &[u8]| {
         n => n as usize,
     };
     run(phase, chunk, input);
+    runs_agree(input);
 });
+
+/// Decodes `input` message by message and as runs of frames: the same messages and errors.
+fn runs_agree(input: &[u8]) {
+    let mut a = BytesMut::from(input);
+    let mut by_message = Vec::new();
+    let mut dec = BackendDecoder::new();
+    loop {
+        match dec.decode(&mut a) {
+            Ok(Some(m)) => by_message.push(Ok(m)),
+            Ok(None) => break,
+            Err(e) => {
+                let fatal = !e.is_recoverable();
+                by_message.push(Err(e));
+                if fatal {
+                    break;
+                }
+            }
+        }
+    }
+    let mut b = BytesMut::from(input);
+    let mut by_run = Vec::new();
+    let mut dec = BackendDecoder::new();
+    loop {
+        match dec.split_frames(&mut b) {
+            Ok(frames) if frames.is_empty() => {
+                assert!(
+                    dec.bytes_needed() > b.len(),
+                    "an empty run with enough bytes"
+                );
+                assert_eq!(a, b, "the runs left another tail");
+                break;
+            }
+            Ok(frames) => {
+                for frame in &frames {
+                    let owned = frame.decode();
+                    if let Ok(BackendView::DataRow(row)) = frame.view() {
+                        let values: Result<Vec<_>, DecodeError> = row.values().collect();
+                        match &owned {
+                            Ok(BackendMessage::DataRow(d)) => {
+                                assert_eq!(values.unwrap(), d.values().collect::<Vec<_>>())
+                            }
+                            Ok(m) => panic!("a DataRow view of {m:?}"),
+                            Err(e) => assert_eq!(values.err().as_ref(), Some(e)),
+                        }
+                    }
+                    by_run.push(owned);
+                }
+            }
+            Err(e) => {
+                by_run.push(Err(e));
+                break;
+            }
+        }
+    }
+    assert_eq!(by_run, by_message);
+}
 
 fn run(phase: BackendPhase, chunk: usize, input: &[u8]) {
     let mut dec = BackendDecoder::new();

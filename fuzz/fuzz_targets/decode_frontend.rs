@@ -14,13 +14,17 @@
 //!   again when called twice; `Ok(Some)` and recoverable errors consume the frame; a
 //!   non-recoverable error is returned again, unchanged, by the next call;
 //! - the decoder only ever removes bytes from the front of the input, leaves the rest as it
-//!   was, and never grows the input buffer (no reservation from a declared length).
+//!   was, and never grows the input buffer (no reservation from a declared length);
+//! - in the normal phase, the run API (`split_frames`, then `view` and `decode` of each frame)
+//!   gives the same messages and errors as `decode`.
 
 #![no_main]
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use pgproto::message::{DecodeError, FrontendDecoder, FrontendMessage, FrontendPhase};
+use pgproto::message::{
+    DecodeError, FrontendDecoder, FrontendMessage, FrontendPhase, FrontendView,
+};
 
 const PHASES: [FrontendPhase; 6] = [
     FrontendPhase::Startup,
@@ -41,7 +45,70 @@ fuzz_target!(|data: &[u8]| {
         n => n as usize,
     };
     run(phase, chunk, input);
+    runs_agree(input);
 });
+
+/// Decodes `input` message by message and as runs of frames (normal phase): the same messages
+/// and errors, and a view wherever `decode` succeeds.
+fn runs_agree(input: &[u8]) {
+    let normal = || {
+        let mut dec = FrontendDecoder::new();
+        dec.set_phase(FrontendPhase::Normal);
+        dec
+    };
+    let mut a = BytesMut::from(input);
+    let mut by_message = Vec::new();
+    let mut dec = normal();
+    loop {
+        match dec.decode(&mut a) {
+            Ok(Some(m)) => by_message.push(Ok(m)),
+            Ok(None) => break,
+            Err(e) => {
+                let fatal = !e.is_recoverable();
+                by_message.push(Err(e));
+                if fatal {
+                    break;
+                }
+            }
+        }
+    }
+    let mut b = BytesMut::from(input);
+    let mut by_run = Vec::new();
+    let mut dec = normal();
+    loop {
+        match dec.split_frames(&mut b) {
+            Ok(frames) if frames.is_empty() => {
+                assert!(
+                    dec.bytes_needed() > b.len(),
+                    "an empty run with enough bytes"
+                );
+                assert_eq!(a, b, "the runs left another tail");
+                break;
+            }
+            Ok(frames) => {
+                for frame in &frames {
+                    let owned = frame.decode();
+                    match (frame.view(), &owned) {
+                        (Ok(FrontendView::Bind(v)), Ok(FrontendMessage::Bind(o))) => {
+                            assert!(v.params.iter().eq(o.params.iter()));
+                            assert_eq!(v.portal, o.portal.as_bytes());
+                        }
+                        (Ok(FrontendView::Other(v)), Ok(o)) => assert_eq!(&v, o),
+                        (Ok(_), Ok(_)) => {}
+                        (Err(v), Err(o)) => assert_eq!(&v, o),
+                        (v, o) => panic!("view {v:?} but decode {o:?}"),
+                    }
+                    by_run.push(owned);
+                }
+            }
+            Err(e) => {
+                by_run.push(Err(e));
+                break;
+            }
+        }
+    }
+    assert_eq!(by_run, by_message);
+}
 
 fn run(phase: FrontendPhase, chunk: usize, input: &[u8]) {
     let mut dec = FrontendDecoder::new();

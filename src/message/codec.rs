@@ -8,6 +8,7 @@ use super::auth::{GssResponse, PasswordMessage, SaslInitialResponse, SaslRespons
 use super::backend::BackendMessage;
 use super::copy::{CopyData, CopyFail};
 use super::error::{DecodeError, Direction, Frame};
+use super::frames::{BackendFrames, FrontendFrames};
 use super::frontend::{Bind, Close, Describe, Execute, FrontendMessage, Parse, Query, tag};
 use super::function::FunctionCall;
 use super::reader::Reader;
@@ -240,62 +241,110 @@ impl FrontendDecoder {
             self.need = 1;
             return Ok(None);
         };
-        let limit = match t {
-            tag::QUERY | tag::FUNCTION_CALL | tag::PARSE | tag::BIND | tag::COPY_DATA => {
-                self.limits.large
-            }
-            tag::CLOSE
-            | tag::DESCRIBE
-            | tag::EXECUTE
-            | tag::FLUSH
-            | tag::SYNC
-            | tag::TERMINATE
-            | tag::COPY_DONE
-            | tag::COPY_FAIL => self.limits.small,
-            TAG_PASSWORD if phase != FrontendPhase::Normal => self.limits.auth,
-            tag => {
-                return Err(DecodeError::UnknownMessageType {
-                    direction: Direction::Frontend,
-                    tag,
-                });
-            }
-        };
+        let limit = frontend_limit(&self.limits, t, phase)?;
         let Some(body) = split_typed(src, limit, &mut self.need)? else {
             return Ok(None);
         };
-        if t == tag::COPY_DATA {
-            return Ok(Some(FrontendMessage::CopyData(CopyData { data: body })));
+        decode_frontend_body(t, body, phase).map(Some)
+    }
+
+    /// Splits off every complete message at the front of `src` at once, as one shared buffer
+    /// read in place: the fast path for a server's extended-query traffic (no reference count
+    /// per message, borrowed [`FrontendView`]s). The framing is checked as [`decode`] checks
+    /// it; bodies are checked when each frame is read.
+    ///
+    /// Only in the [`Normal`](FrontendPhase::Normal) phase: in the others it returns no frames
+    /// and [`decode`] must be used. The run stops before a frame with an invalid header, whose
+    /// error the next call returns. An empty run with `bytes_needed() > 0` means "read more".
+    ///
+    /// [`decode`]: FrontendDecoder::decode
+    /// [`FrontendView`]: super::FrontendView
+    pub fn split_frames(&mut self, src: &mut BytesMut) -> Result<FrontendFrames, DecodeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
-        let r = Reader::new(&body, Frame::Typed(t));
-        Ok(Some(match t {
-            tag::QUERY => FrontendMessage::Query(Query::decode(r)?),
-            tag::PARSE => FrontendMessage::Parse(Parse::decode(r)?),
-            tag::BIND => FrontendMessage::Bind(Bind::decode(r)?),
-            tag::EXECUTE => FrontendMessage::Execute(Execute::decode(r)?),
-            tag::DESCRIBE => FrontendMessage::Describe(Describe::decode(r)?),
-            tag::CLOSE => FrontendMessage::Close(Close::decode(r)?),
-            tag::FUNCTION_CALL => FrontendMessage::FunctionCall(FunctionCall::decode(r)?),
-            tag::COPY_FAIL => FrontendMessage::CopyFail(CopyFail::decode(r)?),
-            tag::FLUSH => empty(r, FrontendMessage::Flush)?,
-            tag::SYNC => empty(r, FrontendMessage::Sync)?,
-            // PostgreSQL reads no body for these two and ignores any bytes sent with them.
-            tag::TERMINATE => FrontendMessage::Terminate,
-            tag::COPY_DONE => FrontendMessage::CopyDone,
-            _ => match phase {
-                FrontendPhase::Password => FrontendMessage::Password(PasswordMessage::decode(r)?),
-                FrontendPhase::SaslInitialResponse => {
-                    FrontendMessage::SaslInitialResponse(SaslInitialResponse::decode(r)?)
-                }
-                FrontendPhase::SaslResponse => {
-                    FrontendMessage::SaslResponse(SaslResponse::decode(r)?)
-                }
-                _ => FrontendMessage::GssResponse(GssResponse::decode(r)?),
-            },
-        }))
+        if self.phase != FrontendPhase::Normal {
+            return Ok(FrontendFrames::new(Bytes::new()));
+        }
+        let limits = self.limits;
+        let run = split_run(src, &mut self.need, |t| {
+            frontend_limit(&limits, t, FrontendPhase::Normal)
+        });
+        self.record(run).map(FrontendFrames::new)
+    }
+
+    fn record<T>(&mut self, result: Result<T, DecodeError>) -> Result<T, DecodeError> {
+        if let Err(e) = &result
+            && !e.is_recoverable()
+        {
+            self.failed = Some(e.clone());
+        }
+        result
     }
 }
 
-fn empty<M>(r: Reader<'_>, m: M) -> Result<M, DecodeError> {
+/// The length limit for a typed frontend message, or the error for an unknown type.
+fn frontend_limit(
+    limits: &FrontendLimits,
+    t: u8,
+    phase: FrontendPhase,
+) -> Result<u32, DecodeError> {
+    Ok(match t {
+        tag::QUERY | tag::FUNCTION_CALL | tag::PARSE | tag::BIND | tag::COPY_DATA => limits.large,
+        tag::CLOSE
+        | tag::DESCRIBE
+        | tag::EXECUTE
+        | tag::FLUSH
+        | tag::SYNC
+        | tag::TERMINATE
+        | tag::COPY_DONE
+        | tag::COPY_FAIL => limits.small,
+        TAG_PASSWORD if phase != FrontendPhase::Normal => limits.auth,
+        tag => {
+            return Err(DecodeError::UnknownMessageType {
+                direction: Direction::Frontend,
+                tag,
+            });
+        }
+    })
+}
+
+/// Decodes the body of a typed frontend frame whose header was checked.
+pub(super) fn decode_frontend_body(
+    t: u8,
+    body: Bytes,
+    phase: FrontendPhase,
+) -> Result<FrontendMessage, DecodeError> {
+    if t == tag::COPY_DATA {
+        return Ok(FrontendMessage::CopyData(CopyData { data: body }));
+    }
+    let r = Reader::new(&body, Frame::Typed(t));
+    Ok(match t {
+        tag::QUERY => FrontendMessage::Query(Query::decode(r)?),
+        tag::PARSE => FrontendMessage::Parse(Parse::decode(r)?),
+        tag::BIND => FrontendMessage::Bind(Bind::decode(r)?),
+        tag::EXECUTE => FrontendMessage::Execute(Execute::decode(r)?),
+        tag::DESCRIBE => FrontendMessage::Describe(Describe::decode(r)?),
+        tag::CLOSE => FrontendMessage::Close(Close::decode(r)?),
+        tag::FUNCTION_CALL => FrontendMessage::FunctionCall(FunctionCall::decode(r)?),
+        tag::COPY_FAIL => FrontendMessage::CopyFail(CopyFail::decode(r)?),
+        tag::FLUSH => empty(r, FrontendMessage::Flush)?,
+        tag::SYNC => empty(r, FrontendMessage::Sync)?,
+        // PostgreSQL reads no body for these two and ignores any bytes sent with them.
+        tag::TERMINATE => FrontendMessage::Terminate,
+        tag::COPY_DONE => FrontendMessage::CopyDone,
+        _ => match phase {
+            FrontendPhase::Password => FrontendMessage::Password(PasswordMessage::decode(r)?),
+            FrontendPhase::SaslInitialResponse => {
+                FrontendMessage::SaslInitialResponse(SaslInitialResponse::decode(r)?)
+            }
+            FrontendPhase::SaslResponse => FrontendMessage::SaslResponse(SaslResponse::decode(r)?),
+            _ => FrontendMessage::GssResponse(GssResponse::decode(r)?),
+        },
+    })
+}
+
+pub(super) fn empty<M>(r: Reader<'_>, m: M) -> Result<M, DecodeError> {
     r.finish().map(|()| m)
 }
 
@@ -310,6 +359,20 @@ fn split_typed(
         *need = 5;
         return Ok(None);
     };
+    let total = frame_size(header, limit)?;
+    if src.len() < total {
+        *need = total;
+        return Ok(None);
+    }
+    *need = 0;
+    let mut frame = src.split_to(total);
+    frame.advance(5);
+    Ok(Some(frame.freeze()))
+}
+
+/// The whole size of a typed frame (type byte and length word included), from its header.
+#[inline]
+fn frame_size(header: &[u8; 5], limit: u32) -> Result<usize, DecodeError> {
     let frame = Frame::Typed(header[0]);
     let len = i32::from_be_bytes([header[1], header[2], header[3], header[4]]);
     if len < 4 {
@@ -322,15 +385,51 @@ fn split_typed(
             limit,
         });
     }
-    let total = 1 + len as usize;
-    if src.len() < total {
-        *need = total;
-        return Ok(None);
-    }
+    Ok(1 + len as usize)
+}
+
+/// Splits the longest run of complete typed frames off the front of `src`. A header error is
+/// returned only when it is the first frame's; otherwise the run ends before it.
+fn split_run(
+    src: &mut BytesMut,
+    need: &mut usize,
+    limit: impl Fn(u8) -> Result<u32, DecodeError>,
+) -> Result<Bytes, DecodeError> {
+    let mut pos = 0;
     *need = 0;
-    let mut frame = src.split_to(total);
-    frame.advance(5);
-    Ok(Some(frame.freeze()))
+    loop {
+        let rest = src.get(pos..).unwrap_or_default();
+        let Some(&t) = rest.first() else {
+            if pos == 0 {
+                *need = 1;
+            }
+            break;
+        };
+        // The type byte is judged as soon as it arrives, as `decode` does.
+        let limit = match limit(t) {
+            Ok(limit) => limit,
+            Err(e) if pos == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let Some(header) = rest.first_chunk::<5>() else {
+            *need = 5;
+            break;
+        };
+        let total = match frame_size(header, limit) {
+            Ok(total) => total,
+            Err(e) if pos == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if rest.len() < total {
+            *need = total;
+            break;
+        }
+        pos += total;
+    }
+    if pos == 0 {
+        return Ok(Bytes::new());
+    }
+    Ok(src.split_to(pos).freeze())
 }
 
 /// Splits server bytes into [`BackendMessage`]s; the client side's decoder.
@@ -440,21 +539,53 @@ impl BackendDecoder {
                 _ => BackendMessage::GssEncResponse { accepted },
             }));
         }
-        if !BackendMessage::is_known_tag(t) {
-            return Err(DecodeError::UnknownMessageType {
-                direction: Direction::Backend,
-                tag: t,
-            });
-        }
-        let limit = match t {
-            b'T' | b'D' | b'd' | b'V' | b'E' | b'N' | b'A' => self.limits.large,
-            _ => self.limits.small,
-        };
+        let limit = backend_limit(&self.limits, t)?;
         let Some(body) = split_typed(src, limit, &mut self.need)? else {
             return Ok(None);
         };
         BackendMessage::decode(t, body).map(Some)
     }
+
+    /// Splits off every complete message at the front of `src` at once, as one shared buffer
+    /// read in place: the fast path for result sets and COPY (no reference count per message,
+    /// borrowed [`DataRowRef`](super::DataRowRef)s). The framing is checked as
+    /// [`decode`](BackendDecoder::decode) checks it; bodies are checked when each frame is
+    /// read.
+    ///
+    /// Only in the [`Normal`](BackendPhase::Normal) phase: in the encryption-response phases
+    /// it returns no frames and `decode` must be used. The run stops before a frame with an
+    /// invalid header, whose error the next call returns. An empty run with
+    /// `bytes_needed() > 0` means "read more".
+    pub fn split_frames(&mut self, src: &mut BytesMut) -> Result<BackendFrames, DecodeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.phase != BackendPhase::Normal {
+            return Ok(BackendFrames::new(Bytes::new()));
+        }
+        let limits = self.limits;
+        let run = split_run(src, &mut self.need, |t| backend_limit(&limits, t));
+        if let Err(e) = &run
+            && !e.is_recoverable()
+        {
+            self.failed = Some(e.clone());
+        }
+        run.map(BackendFrames::new)
+    }
+}
+
+/// The length limit for a backend message type, or the error for an unknown type.
+fn backend_limit(limits: &BackendLimits, t: u8) -> Result<u32, DecodeError> {
+    if !BackendMessage::is_known_tag(t) {
+        return Err(DecodeError::UnknownMessageType {
+            direction: Direction::Backend,
+            tag: t,
+        });
+    }
+    Ok(match t {
+        b'T' | b'D' | b'd' | b'V' | b'E' | b'N' | b'A' => limits.large,
+        _ => limits.small,
+    })
 }
 
 #[cfg(test)]

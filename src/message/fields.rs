@@ -67,6 +67,7 @@ impl ErrorFields {
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<ErrorFields, DecodeError> {
+        let start = r.start();
         loop {
             if r.u8("field type")? == 0 {
                 break;
@@ -74,7 +75,7 @@ impl ErrorFields {
             r.cstr_range("field value")?;
         }
         r.finish()?;
-        Ok(ErrorFields(r.slice(0..r.pos())))
+        Ok(ErrorFields(r.slice(start..r.pos())))
     }
 
     /// Writes an ErrorResponse (`tag` `E`) or NoticeResponse (`N`) from borrowed fields.

@@ -7,7 +7,7 @@ use super::auth::{GssResponse, PasswordMessage, SaslInitialResponse, SaslRespons
 use super::copy::{CopyData, CopyFail};
 use super::error::{DecodeError, EncodeError, Frame};
 use super::function::FunctionCall;
-use super::lists::{Formats, Oids, Values};
+use super::lists::{Formats, FormatsRef, Oids, OidsRef, Values, ValuesRef};
 use super::pgstr::PgStr;
 use super::reader::Reader;
 use super::startup::{self, CancelRequest, StartupMessage};
@@ -220,15 +220,11 @@ impl Parse {
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<Parse, DecodeError> {
-        let name = r.cstr("statement name")?;
-        let query = r.cstr("query string")?;
-        let n = r.u16("parameter type count")?;
-        let param_types = Oids::read(&mut r, n as usize, "parameter types")?;
-        r.finish()?;
+        let m = ParseRef::read(&mut r)?;
         Ok(Parse {
-            name,
-            query,
-            param_types,
+            name: PgStr::from_bytes_unchecked(r.share(m.name)),
+            query: PgStr::from_bytes_unchecked(r.share(m.query)),
+            param_types: Oids::from_bytes(r.share(m.param_types.raw())),
         })
     }
 
@@ -254,6 +250,95 @@ impl Parse {
             self.param_types.put_raw(buf);
             Ok(())
         })
+    }
+}
+
+/// A Parse borrowed from its frame (see [`FrontendView`](super::FrontendView)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ParseRef<'a> {
+    /// The statement name.
+    pub name: &'a [u8],
+    /// The query text.
+    pub query: &'a [u8],
+    /// Parameter type OIDs.
+    pub param_types: OidsRef<'a>,
+}
+
+impl<'a> ParseRef<'a> {
+    pub(crate) fn read(r: &mut Reader<'a>) -> Result<ParseRef<'a>, DecodeError> {
+        let name = r.cstr_slice("statement name")?;
+        let query = r.cstr_slice("query string")?;
+        let n = r.u16("parameter type count")?;
+        let param_types = OidsRef::read(r, n as usize, "parameter types")?;
+        r.finish()?;
+        Ok(ParseRef {
+            name,
+            query,
+            param_types,
+        })
+    }
+}
+
+/// A Bind borrowed from its frame (see [`FrontendView`](super::FrontendView)); checked as
+/// [`Bind`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BindRef<'a> {
+    /// The portal name.
+    pub portal: &'a [u8],
+    /// The statement name.
+    pub statement: &'a [u8],
+    /// Parameter format codes.
+    pub param_formats: FormatsRef<'a>,
+    /// Parameter values; `None` is NULL.
+    pub params: ValuesRef<'a>,
+    /// Result column format codes.
+    pub result_formats: FormatsRef<'a>,
+}
+
+impl<'a> BindRef<'a> {
+    pub(crate) fn read(r: &mut Reader<'a>) -> Result<BindRef<'a>, DecodeError> {
+        let portal = r.cstr_slice("portal name")?;
+        let statement = r.cstr_slice("statement name")?;
+        let nf = r.u16("parameter format count")?;
+        let param_formats = FormatsRef::read(r, nf as usize, "parameter formats")?;
+        let np = r.u16("parameter count")?;
+        if nf > 1 && nf != np {
+            return Err(DecodeError::CountMismatch {
+                frame: r.frame(),
+                field: "parameter formats",
+                count: nf as usize,
+                expected: np as usize,
+            });
+        }
+        let params = ValuesRef::read(r, np, "parameter value")?;
+        let nr = r.u16("result format count")?;
+        let result_formats = FormatsRef::read(r, nr as usize, "result formats")?;
+        r.finish()?;
+        Ok(BindRef {
+            portal,
+            statement,
+            param_formats,
+            params,
+            result_formats,
+        })
+    }
+}
+
+/// An Execute borrowed from its frame (see [`FrontendView`](super::FrontendView)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExecuteRef<'a> {
+    /// The portal name.
+    pub portal: &'a [u8],
+    /// Row limit; below 1 means no limit.
+    pub max_rows: i32,
+}
+
+impl<'a> ExecuteRef<'a> {
+    pub(crate) fn read(r: &mut Reader<'a>) -> Result<ExecuteRef<'a>, DecodeError> {
+        let portal = r.cstr_slice("portal name")?;
+        let max_rows = r.i32("row limit")?;
+        r.finish()?;
+        Ok(ExecuteRef { portal, max_rows })
     }
 }
 
@@ -298,29 +383,13 @@ impl Bind {
     }
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<Bind, DecodeError> {
-        let portal = r.cstr("portal name")?;
-        let statement = r.cstr("statement name")?;
-        let nf = r.u16("parameter format count")?;
-        let param_formats = Formats::read(&mut r, nf as usize, "parameter formats")?;
-        let np = r.u16("parameter count")?;
-        if nf > 1 && nf != np {
-            return Err(DecodeError::CountMismatch {
-                frame: r.frame(),
-                field: "parameter formats",
-                count: nf as usize,
-                expected: np as usize,
-            });
-        }
-        let params = Values::read(&mut r, np, "parameter value")?;
-        let nr = r.u16("result format count")?;
-        let result_formats = Formats::read(&mut r, nr as usize, "result formats")?;
-        r.finish()?;
+        let m = BindRef::read(&mut r)?;
         Ok(Bind {
-            portal,
-            statement,
-            param_formats,
-            params,
-            result_formats,
+            portal: PgStr::from_bytes_unchecked(r.share(m.portal)),
+            statement: PgStr::from_bytes_unchecked(r.share(m.statement)),
+            param_formats: Formats::from_bytes(r.share(m.param_formats.raw())),
+            params: Values::from_bytes(r.share(m.params.raw()), m.params.len() as u16),
+            result_formats: Formats::from_bytes(r.share(m.result_formats.raw())),
         })
     }
 
@@ -389,10 +458,11 @@ pub struct Execute {
 
 impl Execute {
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<Execute, DecodeError> {
-        let portal = r.cstr("portal name")?;
-        let max_rows = r.i32("row limit")?;
-        r.finish()?;
-        Ok(Execute { portal, max_rows })
+        let m = ExecuteRef::read(&mut r)?;
+        Ok(Execute {
+            portal: PgStr::from_bytes_unchecked(r.share(m.portal)),
+            max_rows: m.max_rows,
+        })
     }
 
     /// Writes an Execute from borrowed parts.
@@ -459,14 +529,42 @@ pub struct Close {
     pub name: PgStr,
 }
 
+/// A Describe borrowed from its frame (see [`FrontendView`](super::FrontendView)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DescribeRef<'a> {
+    /// Statement or portal.
+    pub target: Target,
+    /// Its name.
+    pub name: &'a [u8],
+}
+
+/// A Close borrowed from its frame (see [`FrontendView`](super::FrontendView)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CloseRef<'a> {
+    /// Statement or portal.
+    pub target: Target,
+    /// Its name.
+    pub name: &'a [u8],
+}
+
 macro_rules! target_message {
-    ($ty:ident, $tag:expr) => {
+    ($ty:ident, $borrowed:ident, $tag:expr) => {
+        impl<'a> $borrowed<'a> {
+            pub(crate) fn read(r: &mut Reader<'a>) -> Result<$borrowed<'a>, DecodeError> {
+                let target = Target::from_byte(r.frame(), r.u8("target")?)?;
+                let name = r.cstr_slice("name")?;
+                r.finish()?;
+                Ok($borrowed { target, name })
+            }
+        }
+
         impl $ty {
             pub(crate) fn decode(mut r: Reader<'_>) -> Result<$ty, DecodeError> {
-                let target = Target::from_byte(r.frame(), r.u8("target")?)?;
-                let name = r.cstr("name")?;
-                r.finish()?;
-                Ok($ty { target, name })
+                let m = $borrowed::read(&mut r)?;
+                Ok($ty {
+                    target: m.target,
+                    name: PgStr::from_bytes_unchecked(r.share(m.name)),
+                })
             }
 
             /// Writes the message from borrowed parts.
@@ -492,8 +590,8 @@ macro_rules! target_message {
     };
 }
 
-target_message!(Describe, tag::DESCRIBE);
-target_message!(Close, tag::CLOSE);
+target_message!(Describe, DescribeRef, tag::DESCRIBE);
+target_message!(Close, CloseRef, tag::CLOSE);
 
 /// Decodes the body of a frame that a constructor just wrote (skipping its 5-byte header).
 pub(crate) fn decode_built<T>(

@@ -63,7 +63,17 @@ impl Oids {
         count: usize,
         field: &'static str,
     ) -> Result<Oids, DecodeError> {
-        Ok(Oids(r.bytes(count * 4, field)?))
+        let list = OidsRef::read(r, count, field)?;
+        Ok(Oids(r.share(list.raw)))
+    }
+
+    pub(crate) fn from_bytes(raw: Bytes) -> Oids {
+        Oids(raw)
+    }
+
+    /// The list, borrowed.
+    pub fn view(&self) -> OidsRef<'_> {
+        OidsRef { raw: &self.0 }
     }
 
     pub(crate) fn write(
@@ -136,7 +146,17 @@ impl Formats {
         count: usize,
         field: &'static str,
     ) -> Result<Formats, DecodeError> {
-        Ok(Formats(r.bytes(count * 2, field)?))
+        let list = FormatsRef::read(r, count, field)?;
+        Ok(Formats(r.share(list.raw)))
+    }
+
+    pub(crate) fn from_bytes(raw: Bytes) -> Formats {
+        Formats(raw)
+    }
+
+    /// The list, borrowed.
+    pub fn view(&self) -> FormatsRef<'_> {
+        FormatsRef { raw: &self.0 }
     }
 
     pub(crate) fn write(
@@ -158,7 +178,7 @@ impl Formats {
 
     /// How many codes.
     pub fn len(&self) -> usize {
-        self.0.len() / 2
+        self.view().len()
     }
 
     /// Whether the list is empty.
@@ -168,25 +188,18 @@ impl Formats {
 
     /// The code at `i`.
     pub fn get(&self, i: usize) -> Option<i16> {
-        let b = self.0.get(i * 2..i * 2 + 2)?;
-        Some(i16::from_be_bytes([b[0], b[1]]))
+        self.view().get(i)
     }
 
     /// The codes in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = i16> + '_ {
-        self.0
-            .chunks_exact(2)
-            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+        self.view().iter()
     }
 
     /// The code that applies to value `i` under the protocol's rule: no codes means all text,
     /// one code applies to every value, otherwise one code per value.
     pub fn code_for(&self, i: usize) -> i16 {
-        match self.len() {
-            0 => 0,
-            1 => self.get(0).unwrap_or(0),
-            _ => self.get(i).unwrap_or(0),
-        }
+        self.view().code_for(i)
     }
 }
 
@@ -210,13 +223,24 @@ impl Values {
         count: u16,
         field: &'static str,
     ) -> Result<Values, DecodeError> {
-        let start = r.pos();
-        let used = Values::validate(r.rest_slice(), count, r.frame(), field)?;
-        r.skip(used, field)?;
+        let list = ValuesRef::read(r, count, field)?;
         Ok(Values {
-            raw: r.slice(start..r.pos()),
+            raw: r.share(list.raw),
             count,
         })
+    }
+
+    /// Wraps bytes already checked to hold `count` values.
+    pub(crate) fn from_bytes(raw: Bytes, count: u16) -> Values {
+        Values { raw, count }
+    }
+
+    /// The list, borrowed.
+    pub fn view(&self) -> ValuesRef<'_> {
+        ValuesRef {
+            raw: &self.raw,
+            count: self.count,
+        }
     }
 
     /// Takes a whole buffer that holds exactly `count` values.
@@ -226,45 +250,8 @@ impl Values {
         frame: Frame,
         field: &'static str,
     ) -> Result<Values, DecodeError> {
-        let used = Values::validate(&raw, count, frame, field)?;
-        if used != raw.len() {
-            return Err(DecodeError::TrailingBytes {
-                frame,
-                count: raw.len() - used,
-            });
-        }
+        ValuesRef::exact(&raw, count, frame, field)?;
         Ok(Values { raw, count })
-    }
-
-    /// Checks that `raw` starts with `count` well-formed values; returns how many bytes they
-    /// take. This is the per-row hot path of a client, so it is a plain loop over the bytes.
-    fn validate(
-        raw: &[u8],
-        count: u16,
-        frame: Frame,
-        field: &'static str,
-    ) -> Result<usize, DecodeError> {
-        let mut pos = 0usize;
-        for _ in 0..count {
-            let Some(word) = raw.get(pos..pos + 4) else {
-                return Err(DecodeError::UnexpectedEnd { frame, field });
-            };
-            let len = i32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-            pos += 4;
-            if len >= 0 {
-                pos += len as usize;
-                if pos > raw.len() {
-                    return Err(DecodeError::UnexpectedEnd { frame, field });
-                }
-            } else if len != -1 {
-                return Err(DecodeError::InvalidLength {
-                    frame,
-                    field,
-                    length: len,
-                });
-            }
-        }
-        Ok(pos)
     }
 
     pub(crate) fn write<'v, I>(
@@ -301,10 +288,7 @@ impl Values {
 
     /// The values in order; `None` is SQL NULL.
     pub fn iter(&self) -> ValuesIter<'_> {
-        ValuesIter {
-            rest: &self.raw,
-            left: self.count,
-        }
+        self.view().iter()
     }
 
     /// The wire bytes of all values (length words included), for callers that want to keep
@@ -355,3 +339,227 @@ impl<'a> Iterator for ValuesIter<'a> {
 }
 
 impl ExactSizeIterator for ValuesIter<'_> {}
+
+/// A borrowed list of type OIDs in wire form (a [`Oids`] without its own buffer).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct OidsRef<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> OidsRef<'a> {
+    pub(crate) fn read(
+        r: &mut Reader<'a>,
+        count: usize,
+        field: &'static str,
+    ) -> Result<OidsRef<'a>, DecodeError> {
+        Ok(OidsRef {
+            raw: r.take(count * 4, field)?,
+        })
+    }
+
+    /// How many OIDs.
+    pub fn len(&self) -> usize {
+        self.raw.len() / 4
+    }
+
+    /// The wire bytes (four per OID).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The OID at `i`.
+    pub fn get(&self, i: usize) -> Option<u32> {
+        let b = self.raw.get(i * 4..)?.first_chunk::<4>()?;
+        Some(u32::from_be_bytes(*b))
+    }
+
+    /// The OIDs in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = u32> + use<'a> {
+        self.raw
+            .chunks_exact(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+impl fmt::Debug for OidsRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A borrowed list of format codes in wire form (a [`Formats`] without its own buffer).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FormatsRef<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> FormatsRef<'a> {
+    pub(crate) fn read(
+        r: &mut Reader<'a>,
+        count: usize,
+        field: &'static str,
+    ) -> Result<FormatsRef<'a>, DecodeError> {
+        Ok(FormatsRef {
+            raw: r.take(count * 2, field)?,
+        })
+    }
+
+    /// How many codes.
+    pub fn len(&self) -> usize {
+        self.raw.len() / 2
+    }
+
+    /// The wire bytes (two per code).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The code at `i`.
+    pub fn get(&self, i: usize) -> Option<i16> {
+        let b = self.raw.get(i * 2..)?.first_chunk::<2>()?;
+        Some(i16::from_be_bytes(*b))
+    }
+
+    /// The codes in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = i16> + use<'a> {
+        self.raw
+            .chunks_exact(2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+    }
+
+    /// The code that applies to value `i` under the protocol's rule: no codes means all text,
+    /// one code applies to every value, otherwise one code per value.
+    pub fn code_for(&self, i: usize) -> i16 {
+        match self.len() {
+            0 => 0,
+            1 => self.get(0).unwrap_or(0),
+            _ => self.get(i).unwrap_or(0),
+        }
+    }
+}
+
+impl fmt::Debug for FormatsRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A borrowed list of length-prefixed values (a [`Values`] without its own buffer). The layout
+/// was checked when the list was read, so iterating cannot fail.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ValuesRef<'a> {
+    raw: &'a [u8],
+    count: u16,
+}
+
+impl<'a> ValuesRef<'a> {
+    pub(crate) fn read(
+        r: &mut Reader<'a>,
+        count: u16,
+        field: &'static str,
+    ) -> Result<ValuesRef<'a>, DecodeError> {
+        let rest = r.rest_slice();
+        let used = validate(rest, count, r.frame(), field)?;
+        let raw = r.take(used, field)?;
+        Ok(ValuesRef { raw, count })
+    }
+
+    /// Checks that `raw` holds exactly `count` well-formed values.
+    pub(crate) fn exact(
+        raw: &'a [u8],
+        count: u16,
+        frame: Frame,
+        field: &'static str,
+    ) -> Result<ValuesRef<'a>, DecodeError> {
+        let used = validate(raw, count, frame, field)?;
+        if used != raw.len() {
+            return Err(DecodeError::TrailingBytes {
+                frame,
+                count: raw.len() - used,
+            });
+        }
+        Ok(ValuesRef { raw, count })
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The values in order; `None` is SQL NULL.
+    pub fn iter(&self) -> ValuesIter<'a> {
+        ValuesIter {
+            rest: self.raw,
+            left: self.count,
+        }
+    }
+
+    /// The wire bytes of all values, length words included.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+}
+
+impl<'a> IntoIterator for ValuesRef<'a> {
+    type Item = Option<&'a [u8]>;
+    type IntoIter = ValuesIter<'a>;
+
+    fn into_iter(self) -> ValuesIter<'a> {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for ValuesRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|v| v.map(String::from_utf8_lossy)))
+            .finish()
+    }
+}
+
+/// Checks that `raw` starts with `count` well-formed values; returns how many bytes they take.
+/// This is the per-row hot path of a client: one length word and one comparison per value.
+#[inline]
+fn validate(
+    raw: &[u8],
+    count: u16,
+    frame: Frame,
+    field: &'static str,
+) -> Result<usize, DecodeError> {
+    let mut rest = raw;
+    for _ in 0..count {
+        let Some((word, tail)) = rest.split_first_chunk::<4>() else {
+            return Err(DecodeError::UnexpectedEnd { frame, field });
+        };
+        let len = i32::from_be_bytes(*word);
+        rest = tail;
+        if len >= 0 {
+            let Some(tail) = rest.get(len as usize..) else {
+                return Err(DecodeError::UnexpectedEnd { frame, field });
+            };
+            rest = tail;
+        } else if len != -1 {
+            return Err(DecodeError::InvalidLength {
+                frame,
+                field,
+                length: len,
+            });
+        }
+    }
+    Ok(raw.len() - rest.len())
+}

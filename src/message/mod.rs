@@ -15,6 +15,7 @@ mod codec;
 mod copy;
 mod error;
 mod fields;
+mod frames;
 mod frontend;
 mod function;
 mod lists;
@@ -37,13 +38,20 @@ pub use codec::{
 pub use copy::{CopyData, CopyFail, CopyResponse, CopyResponseKind};
 pub use error::{DecodeError, Direction, EncodeError, Frame};
 pub use fields::{ErrorFields, code as error_field};
+pub use frames::{
+    BackendFrame, BackendFrames, BackendFramesIter, BackendView, FrontendFrame, FrontendFrames,
+    FrontendFramesIter, FrontendView,
+};
 pub use frontend::{
-    Bind, Close, Describe, Execute, FrontendMessage, Parse, Query, Target, tag as frontend_tag,
+    Bind, BindRef, Close, CloseRef, Describe, DescribeRef, Execute, ExecuteRef, FrontendMessage,
+    Parse, ParseRef, Query, Target, tag as frontend_tag,
 };
 pub use function::{FunctionCall, FunctionCallResponse};
-pub use lists::{Format, Formats, Oids, Values, ValuesIter};
+pub use lists::{Format, Formats, FormatsRef, Oids, OidsRef, Values, ValuesIter, ValuesRef};
 pub use pgstr::PgStr;
-pub use rows::{DataRow, FieldDescription, Fields, ParameterDescription, RowDescription};
+pub use rows::{
+    DataRow, DataRowRef, FieldDescription, Fields, ParameterDescription, RowDescription,
+};
 pub use startup::{
     CANCEL_KEY_LEN, CANCEL_REQUEST_CODE, CancelRequest, GSSENC_REQUEST_CODE, ProtocolVersion,
     SSL_REQUEST_CODE, StartupMessage, StartupParams, TLS_HANDSHAKE_BYTE,

@@ -8,7 +8,9 @@ use super::pgstr::PgStr;
 
 pub(crate) struct Reader<'a> {
     body: &'a Bytes,
+    start: usize,
     pos: usize,
+    end: usize,
     frame: Frame,
 }
 
@@ -16,9 +18,48 @@ impl<'a> Reader<'a> {
     pub(crate) fn new(body: &'a Bytes, frame: Frame) -> Reader<'a> {
         Reader {
             body,
+            start: 0,
             pos: 0,
+            end: body.len(),
             frame,
         }
+    }
+
+    /// A reader over the part `range` of `buf` (one frame's body inside a run of frames).
+    /// Positions are offsets into `buf`; a range outside it reads as empty.
+    pub(crate) fn window(
+        buf: &'a Bytes,
+        range: core::ops::Range<usize>,
+        frame: Frame,
+    ) -> Reader<'a> {
+        let end = range.end.min(buf.len());
+        let start = range.start.min(end);
+        Reader {
+            body: buf,
+            start,
+            pos: start,
+            end,
+            frame,
+        }
+    }
+
+    /// Where the body starts (0 unless this is a window).
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// A region already read, borrowed for as long as the underlying buffer.
+    pub(crate) fn sub(&self, range: core::ops::Range<usize>) -> &'a [u8] {
+        let body: &'a Bytes = self.body;
+        body.get(range).unwrap_or_default()
+    }
+
+    /// Shares a region of the buffer (a slice returned by [`Reader::sub`] or `rest_slice`).
+    pub(crate) fn share(&self, part: &[u8]) -> Bytes {
+        if part.is_empty() {
+            return Bytes::new();
+        }
+        self.body.slice_ref(part)
     }
 
     pub(crate) fn frame(&self) -> Frame {
@@ -31,14 +72,14 @@ impl<'a> Reader<'a> {
 
     /// The unread part of the body.
     pub(crate) fn rest_slice(&self) -> &'a [u8] {
-        &self.body[self.pos..]
+        self.sub(self.pos..self.end)
     }
 
     pub(crate) fn remaining(&self) -> usize {
-        self.body.len() - self.pos
+        self.end - self.pos
     }
 
-    fn end(&self, field: &'static str) -> DecodeError {
+    fn end_error(&self, field: &'static str) -> DecodeError {
         DecodeError::UnexpectedEnd {
             frame: self.frame,
             field,
@@ -47,13 +88,11 @@ impl<'a> Reader<'a> {
 
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
         let bytes = self
-            .body
-            .get(self.pos..self.pos + N)
-            .ok_or_else(|| self.end(field))?;
+            .rest_slice()
+            .first_chunk::<N>()
+            .ok_or_else(|| self.end_error(field))?;
         self.pos += N;
-        let mut out = [0u8; N];
-        out.copy_from_slice(bytes);
-        Ok(out)
+        Ok(*bytes)
     }
 
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
@@ -81,7 +120,7 @@ impl<'a> Reader<'a> {
         &mut self,
         field: &'static str,
     ) -> Result<core::ops::Range<usize>, DecodeError> {
-        let rest = &self.body[self.pos..];
+        let rest = self.rest_slice();
         // Empty names (the unnamed statement and portal) are the common case; skip memchr's
         // start-up cost for them.
         if rest.first() == Some(&0) {
@@ -97,6 +136,19 @@ impl<'a> Reader<'a> {
         Ok(range)
     }
 
+    /// A NUL-terminated string (without its terminator), borrowed.
+    pub(crate) fn cstr_slice(&mut self, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let range = self.cstr_range(field)?;
+        Ok(self.sub(range))
+    }
+
+    /// The next `n` bytes, borrowed.
+    pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let start = self.pos;
+        self.skip(n, field)?;
+        Ok(self.sub(start..self.pos))
+    }
+
     pub(crate) fn cstr(&mut self, field: &'static str) -> Result<PgStr, DecodeError> {
         let range = self.cstr_range(field)?;
         Ok(PgStr::from_bytes_unchecked(self.body.slice(range)))
@@ -104,7 +156,7 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn skip(&mut self, n: usize, field: &'static str) -> Result<(), DecodeError> {
         if self.remaining() < n {
-            return Err(self.end(field));
+            return Err(self.end_error(field));
         }
         self.pos += n;
         Ok(())
@@ -123,8 +175,8 @@ impl<'a> Reader<'a> {
 
     /// Everything left in the body.
     pub(crate) fn rest(&mut self) -> Bytes {
-        let out = self.body.slice(self.pos..);
-        self.pos = self.body.len();
+        let out = self.body.slice(self.pos..self.end);
+        self.pos = self.end;
         out
     }
 

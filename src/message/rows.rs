@@ -7,7 +7,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::error::{DecodeError, EncodeError, Frame};
 use super::frontend::decode_built;
-use super::lists::{Oids, Values, ValuesIter};
+use super::lists::{Oids, Values, ValuesIter, ValuesRef};
 use super::reader::Reader;
 use super::writer;
 
@@ -193,6 +193,14 @@ impl DataRow {
         Ok(DataRow { values })
     }
 
+    /// The row, borrowed.
+    pub fn view(&self) -> DataRowRef<'_> {
+        DataRowRef {
+            raw: self.values.view().raw(),
+            count: self.values.len() as u16,
+        }
+    }
+
     /// Writes a DataRow from borrowed values, straight into `buf`.
     pub fn write<'v, I>(buf: &mut BytesMut, values: I) -> Result<(), EncodeError>
     where
@@ -238,6 +246,141 @@ impl fmt::Debug for DataRow {
         f.debug_tuple("DataRow").field(&self.values).finish()
     }
 }
+
+/// A DataRow borrowed from its frame (see [`BackendView`](super::BackendView)).
+///
+/// Reading it checks only the column count; the value lengths are checked as the values are
+/// visited ([`values`](DataRowRef::values)), in the one pass a reader makes anyway, or all at
+/// once by [`check`](DataRowRef::check).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DataRowRef<'a> {
+    raw: &'a [u8],
+    count: u16,
+}
+
+impl<'a> DataRowRef<'a> {
+    /// Reads a DataRow body (the bytes after the length word).
+    #[inline]
+    pub(crate) fn read(body: &'a [u8]) -> Result<DataRowRef<'a>, DecodeError> {
+        let Some((count, raw)) = body.split_first_chunk::<2>() else {
+            return Err(DecodeError::UnexpectedEnd {
+                frame: Frame::Typed(b'D'),
+                field: "column count",
+            });
+        };
+        Ok(DataRowRef {
+            raw,
+            count: u16::from_be_bytes(*count),
+        })
+    }
+
+    /// How many columns the row declares.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether the row declares no columns.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The values in column order (`None` is NULL), each checked as it is reached. A
+    /// malformed row yields one error (a length past the end, a negative length other than
+    /// -1, or bytes after the last value) and then ends.
+    pub fn values(&self) -> RowValues<'a> {
+        RowValues {
+            rest: self.raw,
+            left: self.count,
+            done: false,
+        }
+    }
+
+    /// Checks every value length at once, as [`DataRow`] does on decode; the list it returns
+    /// iterates without failing.
+    pub fn check(&self) -> Result<ValuesRef<'a>, DecodeError> {
+        ValuesRef::exact(self.raw, self.count, Frame::Typed(b'D'), "column value")
+    }
+}
+
+impl fmt::Debug for DataRowRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.check() {
+            Ok(values) => f.debug_tuple("DataRowRef").field(&values).finish(),
+            Err(e) => f.debug_tuple("DataRowRef").field(&e).finish(),
+        }
+    }
+}
+
+/// The values of a [`DataRowRef`], checked one by one.
+#[derive(Clone, Debug)]
+pub struct RowValues<'a> {
+    rest: &'a [u8],
+    left: u16,
+    done: bool,
+}
+
+impl RowValues<'_> {
+    fn fail(&mut self, e: DecodeError) -> Option<Result<Option<&'static [u8]>, DecodeError>> {
+        self.done = true;
+        Some(Err(e))
+    }
+}
+
+impl<'a> Iterator for RowValues<'a> {
+    type Item = Result<Option<&'a [u8]>, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        const FRAME: Frame = Frame::Typed(b'D');
+        const FIELD: &str = "column value";
+        if self.left == 0 {
+            if self.done || self.rest.is_empty() {
+                return None;
+            }
+            let count = self.rest.len();
+            return self.fail(DecodeError::TrailingBytes {
+                frame: FRAME,
+                count,
+            });
+        }
+        let Some((word, rest)) = self.rest.split_first_chunk::<4>() else {
+            self.left = 0;
+            return self.fail(DecodeError::UnexpectedEnd {
+                frame: FRAME,
+                field: FIELD,
+            });
+        };
+        let len = i32::from_be_bytes(*word);
+        self.left -= 1;
+        if len >= 0 {
+            if let Some((value, rest)) = rest.split_at_checked(len as usize) {
+                self.rest = rest;
+                return Some(Ok(Some(value)));
+            }
+            self.left = 0;
+            return self.fail(DecodeError::UnexpectedEnd {
+                frame: FRAME,
+                field: FIELD,
+            });
+        }
+        if len == -1 {
+            self.rest = rest;
+            return Some(Ok(None));
+        }
+        self.left = 0;
+        self.fail(DecodeError::InvalidLength {
+            frame: FRAME,
+            field: FIELD,
+            length: len,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left as usize + 1))
+    }
+}
+
+impl core::iter::FusedIterator for RowValues<'_> {}
 
 /// `t`: the parameter types of a prepared statement.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
