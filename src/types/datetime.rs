@@ -29,6 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 
+use super::primitive::{decimal, digit_pair};
 use super::{Decode, Encode, Session, ValueError, oid};
 
 const USECS_PER_SEC: i64 = 1_000_000;
@@ -625,25 +626,20 @@ impl Buf {
     }
 
     /// `v` in decimal, zero-padded to at least `width` digits.
-    fn push_num(&mut self, mut v: u64, width: usize) {
-        let mut digits = [0u8; 20];
-        let mut n = 0;
-        loop {
-            if let Some(d) = digits.get_mut(n) {
-                *d = b'0' + (v % 10) as u8;
-            }
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
+    fn push_num(&mut self, v: u64, width: usize) {
+        if width == 2 && v < 100 {
+            // Months, days, hours, minutes, seconds: the common case, one table lookup.
+            let [a, b] = digit_pair(v);
+            self.push(a);
+            self.push(b);
+            return;
         }
-        for _ in n..width {
+        let mut digits = [0u8; 20];
+        let start = decimal(&mut digits, v);
+        for _ in digits.len() - start..width {
             self.push(b'0');
         }
-        for i in (0..n).rev() {
-            self.push(digits.get(i).copied().unwrap_or(b'0'));
-        }
+        self.push_all(digits.get(start..).unwrap_or_default());
     }
 
     /// `.ffffff` without trailing zeros, nothing when `micros` is zero.
@@ -651,12 +647,11 @@ impl Buf {
         if micros == 0 {
             return;
         }
-        let mut digits = [0u8; 6];
-        let mut v = micros;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+        let v = micros % 1_000_000;
+        let [a, b] = digit_pair(v / 10_000);
+        let [c, d] = digit_pair(v / 100);
+        let [e, f] = digit_pair(v);
+        let digits = [a, b, c, d, e, f];
         let end = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
         self.push(b'.');
         self.push_all(digits.get(..end).unwrap_or(&[]));

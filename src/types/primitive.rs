@@ -67,19 +67,84 @@ pub(crate) fn put_i64(out: &mut BytesMut, v: i64) {
     put_u64(out, v.unsigned_abs());
 }
 
-/// Appends the decimal digits of `v` without allocating.
-pub(crate) fn put_u64(out: &mut BytesMut, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+/// Appends a DataRow column holding `v` in text: the length word and the digits in one copy.
+#[inline]
+pub(crate) fn put_i64_column(out: &mut BytesMut, v: i64) {
+    let mut buf = [0u8; 25];
+    let (_, digits) = buf.split_at_mut(5);
+    let mut start = match <&mut [u8; 20]>::try_from(digits) {
+        Ok(digits) => decimal(digits, v.unsigned_abs()) + 5,
+        Err(_) => 25,
+    };
+    if v < 0 {
+        start -= 1;
+        buf[start] = b'-';
     }
-    out.extend_from_slice(&buf[i..]);
+    let len = (25 - start) as i32;
+    buf[start - 4..start].copy_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&buf[start - 4..]);
+}
+
+/// Appends a DataRow column holding `v` in PostgreSQL's float8 text (see [`put_f64`]).
+#[inline]
+pub(crate) fn put_f64_column(out: &mut BytesMut, v: f64) {
+    let text = f64_text(v);
+    let text = text.as_bytes();
+    let mut buf = [0u8; 4 + FLOAT_BUF];
+    let end = 4 + text.len().min(FLOAT_BUF);
+    buf[..4].copy_from_slice(&(text.len() as i32).to_be_bytes());
+    buf[4..end].copy_from_slice(&text[..end - 4]);
+    out.extend_from_slice(&buf[..end]);
+}
+
+/// Appends the decimal digits of `v` without allocating.
+pub(crate) fn put_u64(out: &mut BytesMut, v: u64) {
+    let mut buf = [0u8; 20];
+    let start = decimal(&mut buf, v);
+    out.extend_from_slice(buf.get(start..).unwrap_or_default());
+}
+
+/// "00" to "99": two digits per table lookup halve the divisions of decimal formatting.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The two digits of `v` (below 100).
+#[inline]
+pub(crate) fn digit_pair(v: u64) -> [u8; 2] {
+    let i = (v % 100) as usize * 2;
+    [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+}
+
+/// Writes `v` in decimal at the end of `buf` (20 bytes hold any u64); returns where the
+/// digits start.
+#[inline]
+pub(crate) fn decimal(buf: &mut [u8; 20], mut v: u64) -> usize {
+    let mut i = buf.len();
+    while v >= 100 && i >= 2 {
+        i -= 2;
+        let [a, b] = digit_pair(v);
+        buf[i] = a;
+        buf[i + 1] = b;
+        v /= 100;
+    }
+    if v >= 10 && i >= 2 {
+        i -= 2;
+        let [a, b] = digit_pair(v);
+        buf[i] = a;
+        buf[i + 1] = b;
+    } else if i >= 1 {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    i
 }
 
 /// A small stack buffer that `core::fmt` can write into.
@@ -520,6 +585,39 @@ impl Nat for u128 {
     }
 }
 
+// The same in 64 bits: most doubles of everyday magnitude (roughly 1e-3 to 1e17 with short
+// significands, and many more) scale into a u64, where each step is one instruction.
+impl Nat for u64 {
+    fn of(v: u64) -> Self {
+        v
+    }
+
+    fn shl(&mut self, k: u32) -> Option<()> {
+        if k >= self.leading_zeros() && *self != 0 {
+            return None;
+        }
+        *self = self.checked_shl(k)?;
+        Some(())
+    }
+
+    fn mul_small(&mut self, m: u32) -> Option<()> {
+        *self = self.checked_mul(u64::from(m))?;
+        Some(())
+    }
+
+    fn sub_assign(&mut self, other: &Self) {
+        *self = self.wrapping_sub(*other);
+    }
+
+    fn cmp_sum(&self, plus: &Self, other: &Self) -> Option<Ordering> {
+        Some(self.checked_add(*plus)?.cmp(other))
+    }
+
+    fn cmp_to(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+}
+
 /// A nonnegative integer of up to 40 × 32 bits on the stack, enough for every scaled value of
 /// the shortest-digits search on f64 (at most about 1140 bits).
 #[derive(Clone, Copy)]
@@ -634,10 +732,12 @@ impl Nat for Big {
 /// even digit.
 ///
 /// Computed exactly with the free-format algorithm of Steele & White and Burger & Dybvig, in
-/// `u128` when the scaled values fit and in a stack bignum otherwise. Returns the digits (at
+/// `u64` or `u128` when the scaled values fit (every operation is checked; an overflow moves
+/// the search to the next width) and in a stack bignum otherwise. Returns the digits (at
 /// most 17) and the decimal exponent of the first one.
 fn shortest_digits(f: u64, e: i32, prec: u32, min_e: i32) -> ([u8; 17], usize, i32) {
-    shortest_in::<u128>(f, e, prec, min_e)
+    shortest_in::<u64>(f, e, prec, min_e)
+        .or_else(|| shortest_in::<u128>(f, e, prec, min_e))
         .or_else(|| shortest_in::<Big>(f, e, prec, min_e))
         .unwrap_or(([0; 17], 1, 0))
 }
@@ -803,9 +903,15 @@ fn layout_float(neg: bool, digits: &[u8], exp: i32, max_fixed_exp: i32) -> Stack
 /// `-Infinity`, `0`, `-0`, or the shortest digits ([`shortest_digits`]) laid out by
 /// [`layout_float`] with plain notation for decimal exponents -4 to 14.
 pub(crate) fn put_f64(out: &mut BytesMut, v: f64) {
+    out.extend_from_slice(f64_text(v).as_bytes());
+}
+
+/// PostgreSQL's float8 text for `v`.
+fn f64_text(v: f64) -> StackBuf<FLOAT_BUF> {
     if let Some(s) = special_name(v.is_nan(), v.is_infinite(), v == 0.0, v.is_sign_negative()) {
-        out.extend_from_slice(s);
-        return;
+        let mut b = StackBuf::new();
+        b.extend(s);
+        return b;
     }
     let bits = v.to_bits();
     let biased = ((bits >> 52) & 0x7FF) as i32;
@@ -816,7 +922,7 @@ pub(crate) fn put_f64(out: &mut BytesMut, v: f64) {
         (frac | 1 << 52, biased - 1075)
     };
     let (digits, n, exp) = shortest_digits(f, e, 53, -1074);
-    out.extend_from_slice(layout_float(v.is_sign_negative(), &digits[..n], exp, 14).as_bytes());
+    layout_float(v.is_sign_negative(), &digits[..n], exp, 14)
 }
 
 /// Appends PostgreSQL's text form of a float4: as [`put_f64`], with float4's shortest digits
@@ -1278,6 +1384,92 @@ impl Decode<'_> for PgChar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_digits_match_the_standard_library() {
+        let mut x = 1u64;
+        let mut values = vec![
+            0,
+            1,
+            9,
+            10,
+            11,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        values.extend((0..20).map(|p| 10u64.pow(p)));
+        values.extend((1..20).map(|p| 10u64.pow(p) - 1));
+        for _ in 0..10_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            let mut buf = [0u8; 20];
+            let start = decimal(&mut buf, v);
+            assert_eq!(&buf[start..], v.to_string().as_bytes());
+            if v < 100 {
+                assert_eq!(
+                    digit_pair(v),
+                    [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]
+                );
+            }
+        }
+    }
+
+    /// The narrow widths give the bignum's answer whenever they give one (they are the same
+    /// exact algorithm; only overflow, which they report, may stop them).
+    #[test]
+    fn every_width_agrees_with_the_bignum() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut narrow64, mut narrow128) = (0, 0);
+        for i in 0..200_000 {
+            let bits = next();
+            // Half random bit patterns, half everyday magnitudes.
+            let v = if i % 2 == 0 {
+                f64::from_bits(bits)
+            } else {
+                (bits % 10_000_000) as f64 / [1.0, 10.0, 1e3, 1e6][(bits >> 60) as usize % 4]
+            };
+            if !v.is_finite() || v == 0.0 {
+                continue;
+            }
+            let (f, e) = {
+                let b = v.abs().to_bits();
+                let exp = (b >> 52) as i32;
+                let frac = b & ((1 << 52) - 1);
+                if exp == 0 {
+                    (frac, -1074)
+                } else {
+                    (frac | 1 << 52, exp - 1075)
+                }
+            };
+            let big = shortest_in::<Big>(f, e, 53, -1074).unwrap();
+            if let Some(d) = shortest_in::<u64>(f, e, 53, -1074) {
+                assert_eq!(d, big, "u64 for {v:e}");
+                narrow64 += 1;
+            }
+            if let Some(d) = shortest_in::<u128>(f, e, 53, -1074) {
+                assert_eq!(d, big, "u128 for {v:e}");
+                narrow128 += 1;
+            }
+        }
+        // The fast widths are actually taken for everyday values.
+        assert!(narrow64 > 50_000, "u64 used {narrow64} times");
+        assert!(narrow128 > narrow64, "u128 used {narrow128} times");
+    }
 
     #[test]
     fn hex_float_rounding() {

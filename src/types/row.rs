@@ -79,6 +79,7 @@ impl<'b> RowWriter<'b> {
     }
 
     /// Checks that another column may be written.
+    #[inline]
     fn next_column(&mut self) -> Result<(), ValueError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
@@ -90,6 +91,7 @@ impl<'b> RowWriter<'b> {
     }
 
     /// Writes the length word in front of a value that starts at `at + 4`.
+    #[inline]
     fn close_value(&mut self, at: usize) -> Result<(), ValueError> {
         let Ok(len) = i32::try_from(self.buf.len() - at - 4) else {
             return Err(self.fail(too_large()));
@@ -143,10 +145,9 @@ impl<'b> RowWriter<'b> {
     /// Writes an integer in text format (int2, int4, int8 and oid columns), digit by digit.
     pub fn int(&mut self, value: i64) -> Result<(), ValueError> {
         self.next_column()?;
-        let at = self.buf.len();
-        self.buf.put_i32(0);
-        primitive::put_i64(self.buf, value);
-        self.close_value(at)
+        primitive::put_i64_column(self.buf, value);
+        self.columns += 1;
+        Ok(())
     }
 
     /// Writes a float8 in text format exactly as PostgreSQL does (`extra_float_digits` at its
@@ -156,10 +157,9 @@ impl<'b> RowWriter<'b> {
     /// f64 would print float8 digits: write float4 with [`value`](Self::value).
     pub fn float(&mut self, value: f64) -> Result<(), ValueError> {
         self.next_column()?;
-        let at = self.buf.len();
-        self.buf.put_i32(0);
-        primitive::put_f64(self.buf, value);
-        self.close_value(at)
+        primitive::put_f64_column(self.buf, value);
+        self.columns += 1;
+        Ok(())
     }
 
     /// Fills in the length and column count. Returns the error of an earlier failed call, if
