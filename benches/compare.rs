@@ -8,15 +8,21 @@
 //!   10 mixed text columns, CommandComplete, ReadyForQuery; the values are those of
 //!   benches/codec.rs, timestamps written as PostgreSQL writes them), decoded by our
 //!   `BackendDecoder`, pgwire's `PgWireBackendMessage::decode` and postgres-protocol's
-//!   `backend::Message::parse`. `frame` decodes every message (ours also checks every value
-//!   length of a DataRow while decoding it; the other two do not look inside the row);
-//!   `frame+columns` also visits every value of every DataRow and sums the lengths (ours:
-//!   `DataRow::values`;
-//!   postgres-protocol: `DataRowBody::ranges`; pgwire has no accessor, so a minimal
-//!   length-prefix walk over `DataRow::data`, written here, stands in for one).
+//!   `backend::Message::parse`. `frame` decodes every message; `frame+columns` also visits
+//!   every value of every DataRow and sums the lengths (postgres-protocol:
+//!   `DataRowBody::ranges`; pgwire has no accessor, so a minimal length-prefix walk over
+//!   `DataRow::data`, written here, stands in for one). Ours, `frame`: `split_frames` takes
+//!   every complete message at once and each is read in place (`BackendFrame::view`, DataRows
+//!   borrowed, every other message decoded to its owned type); value lengths are checked as
+//!   `DataRowRef::values` visits them, in `frame+columns`. Ours, `decode`: the
+//!   message-at-a-time `BackendDecoder::decode`, which also checks every value length of a
+//!   DataRow while decoding it (neither of the others looks inside the row in `frame`).
 //! - `fe-extended`, `fe-prepared`: what `pgbench -M extended` sends (Parse/Bind/Describe
 //!   portal/Execute/Sync) and what `pgbench -M prepared` sends (Bind/Execute/Sync), 10,000
-//!   groups each, decoded by our `FrontendDecoder` and pgwire's `PgWireFrontendMessage::decode`.
+//!   groups each, decoded by our `FrontendDecoder` (`decode`: `split_frames` and
+//!   `FrontendFrame::view`, every message checked and read in place; `decode owned`: the
+//!   message-at-a-time `decode` into owned messages) and pgwire's
+//!   `PgWireFrontendMessage::decode`.
 //! - `datarow-encode`: the same 10,000 rows written as DataRows into an output buffer.
 //!   `text`: values already in text form (ours `DataRow::write` from borrowed slices; pgwire's
 //!   `DataRowEncoder` fed `Option<&str>`, then the row encoded into the buffer as its server
