@@ -2,6 +2,7 @@
 //! attached to each.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::message::{Bind, FieldDescription, Format, PgStr};
 use crate::types::oid;
@@ -92,9 +93,32 @@ impl<P> Portal<P> {
 /// Statements and portals of one session. A statement lives while its name or any portal
 /// refers to it.
 #[derive(Debug)]
+/// Hashes the statement ids this registry hands out (sequential, never chosen by a client), so
+/// they need no keyed hash: one multiplication spreads them over the table.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type Statements<S> = HashMap<u64, (Statement<S>, usize), BuildHasherDefault<IdHasher>>;
+
 pub(crate) struct Registry<S, P> {
     names: HashMap<PgStr, u64>,
-    statements: HashMap<u64, (Statement<S>, usize)>,
+    statements: Statements<S>,
     next_id: u64,
     pub(crate) portals: HashMap<PgStr, Portal<P>>,
     /// The format list of a dropped portal, kept for the next Bind (a Bind/Execute/Sync loop
@@ -106,7 +130,7 @@ impl<S, P> Default for Registry<S, P> {
     fn default() -> Registry<S, P> {
         Registry {
             names: HashMap::new(),
-            statements: HashMap::new(),
+            statements: Statements::default(),
             next_id: 0,
             spare_formats: Vec::new(),
             portals: HashMap::new(),
@@ -200,7 +224,7 @@ impl<S, P> Registry<S, P> {
     }
 }
 
-fn release<S>(statements: &mut HashMap<u64, (Statement<S>, usize)>, id: u64) {
+fn release<S>(statements: &mut Statements<S>, id: u64) {
     if let Some(entry) = statements.get_mut(&id) {
         entry.1 -= 1;
         if entry.1 == 0 {
