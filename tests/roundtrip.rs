@@ -2048,6 +2048,24 @@ fn a_run_stops_before_a_bad_header_and_the_next_call_reports_it() {
     assert_eq!(dec.decode(&mut input), Err(unknown));
 }
 
+/// Which sample, the edits and cut for `mutate`, and whether to mutate it.
+type Pick = (usize, Vec<(usize, u8)>, Option<usize>, bool);
+
+/// A stream of sample frames, some mutated, then some garbage.
+fn stream_of(samples: &[Vec<u8>], picks: &[Pick], garbage: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    for (i, e, cut, mutated) in picks {
+        let frame = &samples[i % samples.len()];
+        if *mutated {
+            data.extend(mutate(frame, 5, e, *cut));
+        } else {
+            data.extend_from_slice(frame);
+        }
+    }
+    data.extend_from_slice(garbage);
+    data
+}
+
 proptest! {
     #![proptest_config(config(512))]
 
@@ -2058,16 +2076,7 @@ proptest! {
         first_read in any::<usize>(),
     ) {
         let samples = sample_backend_frames();
-        let mut data = Vec::new();
-        for (i, e, cut, mutated) in &picks {
-            let frame = &samples[i % samples.len()];
-            if *mutated {
-                data.extend(mutate(frame, 5, e, *cut));
-            } else {
-                data.extend_from_slice(frame);
-            }
-        }
-        data.extend(garbage);
+        let data = stream_of(&samples, &picks, &garbage);
         backend_runs(&data, first_read % (data.len() + 1));
     }
 
@@ -2081,16 +2090,7 @@ proptest! {
             .filter(|(phase, _)| *phase == FrontendPhase::Normal)
             .map(|(_, f)| f)
             .collect();
-        let mut data = Vec::new();
-        for (i, e, cut, mutated) in &picks {
-            let frame = &samples[i % samples.len()];
-            if *mutated {
-                data.extend(mutate(frame, 5, e, *cut));
-            } else {
-                data.extend_from_slice(frame);
-            }
-        }
-        data.extend(garbage);
+        let data = stream_of(&samples, &picks, &garbage);
         frontend_runs(&data);
     }
 

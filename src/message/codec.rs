@@ -172,12 +172,7 @@ impl FrontendDecoder {
             FrontendPhase::Startup => self.decode_startup(src),
             phase => self.decode_typed(src, phase),
         };
-        if let Err(e) = &result
-            && !e.is_recoverable()
-        {
-            self.failed = Some(e.clone());
-        }
-        result
+        stick(&mut self.failed, result)
     }
 
     fn decode_startup(
@@ -270,17 +265,21 @@ impl FrontendDecoder {
         let run = split_run(src, &mut self.need, |t| {
             frontend_limit(&limits, t, FrontendPhase::Normal)
         });
-        self.record(run).map(FrontendFrames::new)
+        stick(&mut self.failed, run).map(FrontendFrames::new)
     }
+}
 
-    fn record<T>(&mut self, result: Result<T, DecodeError>) -> Result<T, DecodeError> {
-        if let Err(e) = &result
-            && !e.is_recoverable()
-        {
-            self.failed = Some(e.clone());
-        }
-        result
+/// Remembers a fatal error so that every later call returns it.
+fn stick<T>(
+    failed: &mut Option<DecodeError>,
+    result: Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    if let Err(e) = &result
+        && !e.is_recoverable()
+    {
+        *failed = Some(e.clone());
     }
+    result
 }
 
 /// The length limit for a typed frontend message, or the error for an unknown type.
@@ -502,12 +501,7 @@ impl BackendDecoder {
             return Ok(None);
         }
         let result = self.decode_inner(src);
-        if let Err(e) = &result
-            && !e.is_recoverable()
-        {
-            self.failed = Some(e.clone());
-        }
-        result
+        stick(&mut self.failed, result)
     }
 
     fn decode_inner(&mut self, src: &mut BytesMut) -> Result<Option<BackendMessage>, DecodeError> {
@@ -565,12 +559,7 @@ impl BackendDecoder {
         }
         let limits = self.limits;
         let run = split_run(src, &mut self.need, |t| backend_limit(&limits, t));
-        if let Err(e) = &run
-            && !e.is_recoverable()
-        {
-            self.failed = Some(e.clone());
-        }
-        run.map(BackendFrames::new)
+        stick(&mut self.failed, run).map(BackendFrames::new)
     }
 }
 

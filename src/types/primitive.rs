@@ -554,69 +554,46 @@ trait Nat: Copy {
     }
 }
 
-impl Nat for u128 {
-    fn of(v: u64) -> Self {
-        u128::from(v)
-    }
+/// The machine widths: every step checked, an overflow reported as `None`. u64 covers most
+/// doubles of everyday magnitude (roughly 1e-3 to 1e17 with full significands, and many more),
+/// where each step is one instruction; u128 most of the rest.
+macro_rules! machine_nat {
+    ($t:ty) => {
+        impl Nat for $t {
+            fn of(v: u64) -> Self {
+                <$t>::from(v)
+            }
 
-    fn shl(&mut self, k: u32) -> Option<()> {
-        if k >= self.leading_zeros() && *self != 0 {
-            return None;
+            fn shl(&mut self, k: u32) -> Option<()> {
+                if k >= self.leading_zeros() && *self != 0 {
+                    return None;
+                }
+                *self = self.checked_shl(k)?;
+                Some(())
+            }
+
+            fn mul_small(&mut self, m: u32) -> Option<()> {
+                *self = self.checked_mul(<$t>::from(m))?;
+                Some(())
+            }
+
+            fn sub_assign(&mut self, other: &Self) {
+                *self = self.wrapping_sub(*other);
+            }
+
+            fn cmp_sum(&self, plus: &Self, other: &Self) -> Option<Ordering> {
+                Some(self.checked_add(*plus)?.cmp(other))
+            }
+
+            fn cmp_to(&self, other: &Self) -> Ordering {
+                self.cmp(other)
+            }
         }
-        *self = self.checked_shl(k)?;
-        Some(())
-    }
-
-    fn mul_small(&mut self, m: u32) -> Option<()> {
-        *self = self.checked_mul(u128::from(m))?;
-        Some(())
-    }
-
-    fn sub_assign(&mut self, other: &Self) {
-        *self = self.wrapping_sub(*other);
-    }
-
-    fn cmp_sum(&self, plus: &Self, other: &Self) -> Option<Ordering> {
-        Some(self.checked_add(*plus)?.cmp(other))
-    }
-
-    fn cmp_to(&self, other: &Self) -> Ordering {
-        self.cmp(other)
-    }
+    };
 }
 
-// The same in 64 bits: most doubles of everyday magnitude (roughly 1e-3 to 1e17 with short
-// significands, and many more) scale into a u64, where each step is one instruction.
-impl Nat for u64 {
-    fn of(v: u64) -> Self {
-        v
-    }
-
-    fn shl(&mut self, k: u32) -> Option<()> {
-        if k >= self.leading_zeros() && *self != 0 {
-            return None;
-        }
-        *self = self.checked_shl(k)?;
-        Some(())
-    }
-
-    fn mul_small(&mut self, m: u32) -> Option<()> {
-        *self = self.checked_mul(u64::from(m))?;
-        Some(())
-    }
-
-    fn sub_assign(&mut self, other: &Self) {
-        *self = self.wrapping_sub(*other);
-    }
-
-    fn cmp_sum(&self, plus: &Self, other: &Self) -> Option<Ordering> {
-        Some(self.checked_add(*plus)?.cmp(other))
-    }
-
-    fn cmp_to(&self, other: &Self) -> Ordering {
-        self.cmp(other)
-    }
-}
+machine_nat!(u64);
+machine_nat!(u128);
 
 /// A nonnegative integer of up to 40 × 32 bits on the stack, enough for every scaled value of
 /// the shortest-digits search on f64 (at most about 1140 bits).
