@@ -20,4 +20,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 # --all-features: the interop tests and the optional conversions (chrono, time, uuid,
 # serde_json, rust_decimal).
 cargo test --all-features
+# The benchmarks once each, untimed: every contender's output is checked first (the decoders
+# agree on every message and value, the encoders write PostgreSQL's bytes).
+cargo test --all-features --bench codec --bench compare
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
