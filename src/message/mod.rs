@@ -5,6 +5,12 @@
 //! part of a message (strings, values, lists) is a slice of it. Lists are checked once on
 //! decode and then iterated without allocating or failing.
 //!
+//! For bulk traffic, `split_frames` (on either decoder) takes every complete message at once as
+//! one shared buffer and each frame is read in place ([`BackendView`], [`FrontendView`]): the
+//! hot messages are borrowed, so a run costs one reference count instead of one or more per
+//! message. A borrowed [`DataRowRef`] checks its value lengths as [`DataRowRef::values`] visits
+//! them (or all at once with [`DataRowRef::check`]).
+//!
 //! Encoding writes into the caller's `BytesMut`, back-patching the length word, and leaves the
 //! buffer as it was when it fails. Each message has an owned form with `encode`, and a
 //! `write` function taking borrowed parts, for hot paths that should not build a value first.
