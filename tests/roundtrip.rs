@@ -2012,22 +2012,43 @@ fn frontend_runs(data: &[u8]) {
 
 #[test]
 fn split_frames_only_in_the_normal_phases() {
-    let mut input = BytesMut::from(&b"S"[..]);
+    // An earlier `decode` asked for a byte; it has come: the empty run must not say "read more".
+    let mut input = BytesMut::new();
     let mut dec = be_decoder(BackendPhase::SslResponse);
+    assert_eq!(dec.decode(&mut input), Ok(None));
+    assert_eq!(dec.bytes_needed(), 1);
+    input.extend_from_slice(b"S");
     assert!(dec.split_frames(&mut input).unwrap().is_empty());
+    assert_eq!(dec.bytes_needed(), 0);
     assert_eq!(input.len(), 1, "the encryption answer is left for decode");
     assert_eq!(
         dec.decode(&mut input),
         Ok(Some(BackendMessage::SslResponse { accepted: true }))
     );
 
-    let mut input = BytesMut::from(&b"\0\0\0\x08\x04\xd2\x16\x2f"[..]);
+    let mut input = BytesMut::from(&b"\0\0"[..]);
     let mut dec = FrontendDecoder::new();
+    assert_eq!(dec.decode(&mut input), Ok(None));
+    assert_eq!(dec.bytes_needed(), 4);
+    input.extend_from_slice(b"\0\x08\x04\xd2\x16\x2f");
     assert!(dec.split_frames(&mut input).unwrap().is_empty());
+    assert_eq!(dec.bytes_needed(), 0);
     assert_eq!(
         dec.decode(&mut input),
         Ok(Some(FrontendMessage::SslRequest))
     );
+}
+
+#[test]
+fn list_views_answer_none_past_the_end() {
+    let bind = Bind::new("", "", &[1, 0], &[Some(b"1"), None], &[1]).unwrap();
+    assert_eq!(bind.param_formats.get(1), Some(0));
+    assert_eq!(bind.param_formats.get(usize::MAX / 2 + 1), None);
+    assert_eq!(bind.param_formats.view().get(usize::MAX), None);
+    let oids = Oids::new(&[23, 25]).unwrap();
+    assert_eq!(oids.get(1), Some(25));
+    assert_eq!(oids.get(usize::MAX / 4 + 1), None);
+    assert_eq!(oids.view().get(usize::MAX), None);
 }
 
 #[test]

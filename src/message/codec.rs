@@ -1,6 +1,7 @@
 //! Streaming frame decoders for each direction. They split complete frames off the caller's
 //! input buffer (no copy), enforce size limits before anything is buffered beyond what the
-//! caller already holds, and say "need more bytes" with `Ok(None)`.
+//! caller already holds, and say "need more bytes" with `Ok(None)` (`decode`) or with an empty
+//! run and `bytes_needed() > 0` (`split_frames`).
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -246,7 +247,7 @@ impl FrontendDecoder {
     /// Splits off every complete message at the front of `src` at once, as one shared buffer
     /// read in place: the fast path for a server's extended-query traffic (no reference count
     /// per message, borrowed [`FrontendView`]s). The framing is checked as [`decode`] checks
-    /// it; bodies are checked when each frame is read.
+    /// it; a body is checked when its frame is viewed or decoded.
     ///
     /// Only in the [`Normal`](FrontendPhase::Normal) phase: in the others it returns no frames
     /// and [`decode`] must be used. The run stops before a frame with an invalid header, whose
@@ -259,6 +260,8 @@ impl FrontendDecoder {
             return Err(e.clone());
         }
         if self.phase != FrontendPhase::Normal {
+            // Not "read more": the input may already hold what `decode` needs.
+            self.need = 0;
             return Ok(FrontendFrames::new(Bytes::new()));
         }
         let limits = self.limits;
@@ -543,8 +546,8 @@ impl BackendDecoder {
     /// Splits off every complete message at the front of `src` at once, as one shared buffer
     /// read in place: the fast path for result sets and COPY (no reference count per message,
     /// borrowed [`DataRowRef`](super::DataRowRef)s). The framing is checked as
-    /// [`decode`](BackendDecoder::decode) checks it; bodies are checked when each frame is
-    /// read.
+    /// [`decode`](BackendDecoder::decode) checks it; a body is checked when its frame is viewed
+    /// or decoded (a borrowed DataRow's value lengths as the values are visited).
     ///
     /// Only in the [`Normal`](BackendPhase::Normal) phase: in the encryption-response phases
     /// it returns no frames and `decode` must be used. The run stops before a frame with an
@@ -555,6 +558,8 @@ impl BackendDecoder {
             return Err(e.clone());
         }
         if self.phase != BackendPhase::Normal {
+            // Not "read more": the input may already hold what `decode` needs.
+            self.need = 0;
             return Ok(BackendFrames::new(Bytes::new()));
         }
         let limits = self.limits;

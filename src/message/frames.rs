@@ -4,8 +4,9 @@
 //! [`FrontendDecoder::split_frames`](super::FrontendDecoder::split_frames) take every complete
 //! message at the front of the input as one shared buffer: one reference count for the whole
 //! run instead of one per message. Each frame can then be viewed in place (the hot messages
-//! borrowed: DataRow and CopyData from a server; Parse, Bind, Execute, Describe, Close, Sync
-//! from a client) or decoded into an owned message that shares the run's buffer.
+//! borrowed: DataRow and CopyData from a server; Query, Parse, Bind, Execute, Describe, Close
+//! and CopyData from a client) or decoded into an owned message that shares the run's buffer.
+//! A borrowed DataRow checks its value lengths as they are visited.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -179,7 +180,9 @@ pub enum BackendView<'a> {
 }
 
 impl<'a> BackendFrame<'a> {
-    /// Reads the message in place. A DataRow's values are checked here.
+    /// Reads the message in place. A DataRow's column count is checked here and its value
+    /// lengths as [`DataRowRef::values`] visits them (or by [`DataRowRef::check`]); every other
+    /// message is checked whole, as [`decode`](BackendFrame::decode) checks it.
     #[inline]
     pub fn view(&self) -> Result<BackendView<'a>, DecodeError> {
         match self.tag {

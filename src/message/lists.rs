@@ -105,8 +105,7 @@ impl Oids {
 
     /// The OID at `i`.
     pub fn get(&self, i: usize) -> Option<u32> {
-        let b = self.0.get(i * 4..i * 4 + 4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        self.view().get(i)
     }
 
     /// The OIDs in order.
@@ -374,7 +373,7 @@ impl<'a> OidsRef<'a> {
 
     /// The OID at `i`.
     pub fn get(&self, i: usize) -> Option<u32> {
-        let b = self.raw.get(i * 4..)?.first_chunk::<4>()?;
+        let b = self.raw.get(i.checked_mul(4)?..)?.first_chunk::<4>()?;
         Some(u32::from_be_bytes(*b))
     }
 
@@ -426,7 +425,7 @@ impl<'a> FormatsRef<'a> {
 
     /// The code at `i`.
     pub fn get(&self, i: usize) -> Option<i16> {
-        let b = self.raw.get(i * 2..)?.first_chunk::<2>()?;
+        let b = self.raw.get(i.checked_mul(2)?..)?.first_chunk::<2>()?;
         Some(i16::from_be_bytes(*b))
     }
 

@@ -1,5 +1,6 @@
 //! A bounds-checked cursor over one frame's body. Every read either yields a field or a
-//! `DecodeError` naming the frame and field; nothing here can panic or allocate.
+//! `DecodeError` naming the frame and field; nothing here can panic, and nothing allocates
+//! (but `share` of a slice from another buffer, which no caller does, copies it).
 
 use bytes::Bytes;
 
@@ -59,7 +60,15 @@ impl<'a> Reader<'a> {
         if part.is_empty() {
             return Bytes::new();
         }
-        self.body.slice_ref(part)
+        let (base, start) = (self.body.as_ptr() as usize, part.as_ptr() as usize);
+        match start.checked_sub(base) {
+            Some(offset) if offset + part.len() <= self.body.len() => {
+                self.body.slice(offset..offset + part.len())
+            }
+            // Not a part of this buffer: never the case for the callers, but copy rather than
+            // panic as `slice_ref` would.
+            _ => Bytes::copy_from_slice(part),
+        }
     }
 
     pub(crate) fn frame(&self) -> Frame {
