@@ -627,6 +627,36 @@ impl Connection {
 
     fn process(&mut self) {
         while !matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
+            if matches!(self.phase, Phase::Ready) {
+                // Once logged in, every complete message is split off as one run (one
+                // reference count for the run, not one per message) and decoded from it.
+                match self.decoder.split_frames(&mut self.input) {
+                    Ok(frames) if frames.is_empty() => {
+                        if self.decoder.bytes_needed() > self.input.len() {
+                            return;
+                        }
+                    }
+                    Ok(frames) => {
+                        for frame in &frames {
+                            if !matches!(self.phase, Phase::Ready) {
+                                return;
+                            }
+                            match frame.decode() {
+                                Ok(msg) => self.on_ready(msg),
+                                Err(e) => {
+                                    self.fail(ClientError::Decode(e));
+                                    return;
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        self.fail(ClientError::Decode(e));
+                        return;
+                    }
+                }
+            }
             let msg = match self.decoder.decode(&mut self.input) {
                 Ok(Some(m)) => m,
                 Ok(None) => return,
