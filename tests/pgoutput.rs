@@ -1358,43 +1358,12 @@ enum Spec {
     RollbackPrepared(u64, u64, i64, i64, u32, String),
 }
 
-#[derive(Default)]
-struct W(Vec<u8>);
+#[path = "support/wire.rs"]
+mod wire;
+use wire::W;
 
+/// pgoutput's own fields, on the shared reference writer.
 impl W {
-    fn u8(&mut self, v: u8) -> &mut W {
-        self.0.push(v);
-        self
-    }
-    fn u16(&mut self, v: usize) -> &mut W {
-        self.0
-            .extend_from_slice(&u16::try_from(v).unwrap().to_be_bytes());
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut W {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn i32(&mut self, v: i32) -> &mut W {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn u64(&mut self, v: u64) -> &mut W {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn i64(&mut self, v: i64) -> &mut W {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn raw(&mut self, b: &[u8]) -> &mut W {
-        self.0.extend_from_slice(b);
-        self
-    }
-    fn cstr(&mut self, s: &str) -> &mut W {
-        assert!(!s.contains('\0'));
-        self.raw(s.as_bytes()).u8(0)
-    }
     fn xid(&mut self, xid: Option<u32>) -> &mut W {
         if let Some(x) = xid {
             self.u32(x);

@@ -23,46 +23,9 @@ use proptest::prelude::*;
 // Reference encoding, written from PROTOCOL.md independently of the crate's encoders.
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Default)]
-struct W(Vec<u8>);
-
-impl W {
-    fn u8(&mut self, v: u8) -> &mut W {
-        self.0.push(v);
-        self
-    }
-    fn i16(&mut self, v: i16) -> &mut W {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn u16(&mut self, v: usize) -> &mut W {
-        self.0
-            .extend_from_slice(&u16::try_from(v).unwrap().to_be_bytes());
-        self
-    }
-    fn i32(&mut self, v: i32) -> &mut W {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut W {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn raw(&mut self, b: &[u8]) -> &mut W {
-        self.0.extend_from_slice(b);
-        self
-    }
-    fn cstr(&mut self, b: &[u8]) -> &mut W {
-        assert!(!b.contains(&0), "test bug: reference cstr with a zero byte");
-        self.raw(b).u8(0)
-    }
-    fn value(&mut self, v: Option<&[u8]>) -> &mut W {
-        match v {
-            None => self.i32(-1),
-            Some(v) => self.i32(i32::try_from(v.len()).unwrap()).raw(v),
-        }
-    }
-}
+#[path = "support/wire.rs"]
+mod wire;
+use wire::W;
 
 /// `tag`, Int32 length (counting itself), body.
 fn typed(tag: u8, body: impl FnOnce(&mut W)) -> Vec<u8> {
