@@ -19,6 +19,9 @@
 
 #![no_main]
 
+#[path = "common/runs.rs"]
+mod runs;
+
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use pgproto::message::{
@@ -46,22 +49,8 @@ fuzz_target!(|data: &[u8]| {
 
 /// Decodes `input` message by message and as runs of frames: the same messages and errors.
 fn runs_agree(input: &[u8]) {
-    let mut a = BytesMut::from(input);
-    let mut by_message = Vec::new();
     let mut dec = BackendDecoder::new();
-    loop {
-        match dec.decode(&mut a) {
-            Ok(Some(m)) => by_message.push(Ok(m)),
-            Ok(None) => break,
-            Err(e) => {
-                let fatal = !e.is_recoverable();
-                by_message.push(Err(e));
-                if fatal {
-                    break;
-                }
-            }
-        }
-    }
+    let (by_message, a) = runs::by_message(input, |i| dec.decode(i));
     let mut b = BytesMut::from(input);
     let mut by_run = Vec::new();
     let mut dec = BackendDecoder::new();

@@ -20,6 +20,9 @@
 
 #![no_main]
 
+#[path = "common/runs.rs"]
+mod runs;
+
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use pgproto::message::{
@@ -56,22 +59,8 @@ fn runs_agree(input: &[u8]) {
         dec.set_phase(FrontendPhase::Normal);
         dec
     };
-    let mut a = BytesMut::from(input);
-    let mut by_message = Vec::new();
     let mut dec = normal();
-    loop {
-        match dec.decode(&mut a) {
-            Ok(Some(m)) => by_message.push(Ok(m)),
-            Ok(None) => break,
-            Err(e) => {
-                let fatal = !e.is_recoverable();
-                by_message.push(Err(e));
-                if fatal {
-                    break;
-                }
-            }
-        }
-    }
+    let (by_message, a) = runs::by_message(input, |i| dec.decode(i));
     let mut b = BytesMut::from(input);
     let mut by_run = Vec::new();
     let mut dec = normal();
