@@ -7,7 +7,9 @@ use super::auth::{GssResponse, PasswordMessage, SaslInitialResponse, SaslRespons
 use super::copy::{CopyData, CopyFail};
 use super::error::{DecodeError, EncodeError, Frame};
 use super::function::FunctionCall;
-use super::lists::{Formats, FormatsRef, Oids, OidsRef, Values, ValuesRef};
+use super::lists::{
+    Formats, FormatsRef, Oids, OidsRef, ValueListFields, Values, ValuesRef, read_formatted_values,
+};
 use super::pgstr::PgStr;
 use super::reader::Reader;
 use super::startup::{self, CancelRequest, StartupMessage};
@@ -299,18 +301,15 @@ impl<'a> BindRef<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> Result<BindRef<'a>, DecodeError> {
         let portal = r.cstr_slice("portal name")?;
         let statement = r.cstr_slice("statement name")?;
-        let nf = r.u16("parameter format count")?;
-        let param_formats = FormatsRef::read(r, nf as usize, "parameter formats")?;
-        let np = r.u16("parameter count")?;
-        if nf > 1 && nf != np {
-            return Err(DecodeError::CountMismatch {
-                frame: r.frame(),
-                field: "parameter formats",
-                count: nf as usize,
-                expected: np as usize,
-            });
-        }
-        let params = ValuesRef::read(r, np, "parameter value")?;
+        let (param_formats, params) = read_formatted_values(
+            r,
+            ValueListFields {
+                format_count: "parameter format count",
+                formats: "parameter formats",
+                count: "parameter count",
+                value: "parameter value",
+            },
+        )?;
         let nr = r.u16("result format count")?;
         let result_formats = FormatsRef::read(r, nr as usize, "result formats")?;
         r.finish()?;

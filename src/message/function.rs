@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::{DecodeError, EncodeError};
 use super::frontend::decode_built;
-use super::lists::{Formats, Values};
+use super::lists::{Formats, ValueListFields, Values, read_formatted_values};
 use super::reader::Reader;
 use super::writer;
 
@@ -44,18 +44,17 @@ impl FunctionCall {
 
     pub(crate) fn decode(mut r: Reader<'_>) -> Result<FunctionCall, DecodeError> {
         let function = r.u32("function OID")?;
-        let nf = r.u16("argument format count")?;
-        let arg_formats = Formats::read(&mut r, nf as usize, "argument formats")?;
-        let na = r.u16("argument count")?;
-        if nf > 1 && nf != na {
-            return Err(DecodeError::CountMismatch {
-                frame: r.frame(),
-                field: "argument formats",
-                count: nf as usize,
-                expected: na as usize,
-            });
-        }
-        let args = Values::read(&mut r, na, "argument value")?;
+        let (formats, values) = read_formatted_values(
+            &mut r,
+            ValueListFields {
+                format_count: "argument format count",
+                formats: "argument formats",
+                count: "argument count",
+                value: "argument value",
+            },
+        )?;
+        let arg_formats = Formats::from_bytes(r.share(formats.raw()));
+        let args = Values::from_bytes(r.share(values.raw()), values.len() as u16);
         let result_format = r.i16("result format")?;
         r.finish()?;
         Ok(FunctionCall {

@@ -217,18 +217,6 @@ pub struct Values {
 }
 
 impl Values {
-    pub(crate) fn read(
-        r: &mut Reader<'_>,
-        count: u16,
-        field: &'static str,
-    ) -> Result<Values, DecodeError> {
-        let list = ValuesRef::read(r, count, field)?;
-        Ok(Values {
-            raw: r.share(list.raw),
-            count,
-        })
-    }
-
     /// Wraps bytes already checked to hold `count` values.
     pub(crate) fn from_bytes(raw: Bytes, count: u16) -> Values {
         Values { raw, count }
@@ -529,6 +517,36 @@ impl fmt::Debug for ValuesRef<'_> {
             .entries(self.iter().map(|v| v.map(String::from_utf8_lossy)))
             .finish()
     }
+}
+
+/// Field names of a format-coded value list (Bind's parameters, FunctionCall's arguments).
+pub(crate) struct ValueListFields {
+    pub(crate) format_count: &'static str,
+    pub(crate) formats: &'static str,
+    pub(crate) count: &'static str,
+    pub(crate) value: &'static str,
+}
+
+/// Reads format codes and then the values they describe, as Bind and FunctionCall carry them:
+/// the codes number 0 (all text), 1 (one for all) or one per value, which is checked here as
+/// PostgreSQL checks it.
+pub(crate) fn read_formatted_values<'a>(
+    r: &mut Reader<'a>,
+    names: ValueListFields,
+) -> Result<(FormatsRef<'a>, ValuesRef<'a>), DecodeError> {
+    let nf = r.u16(names.format_count)?;
+    let formats = FormatsRef::read(r, nf as usize, names.formats)?;
+    let n = r.u16(names.count)?;
+    if nf > 1 && nf != n {
+        return Err(DecodeError::CountMismatch {
+            frame: r.frame(),
+            field: names.formats,
+            count: nf as usize,
+            expected: n as usize,
+        });
+    }
+    let values = ValuesRef::read(r, n, names.value)?;
+    Ok((formats, values))
 }
 
 /// Checks that `raw` starts with `count` well-formed values; returns how many bytes they take.
