@@ -684,6 +684,22 @@ impl Session {
         next(&mut self.conn, &mut self.stream).expect("socket")
     }
 
+    /// The command tags that arrive up to ReadyForQuery (the end of a COPY BOTH stream).
+    fn tags_until_ready(&mut self) -> Vec<String> {
+        let mut tags = Vec::new();
+        loop {
+            match self.next() {
+                Event::Response { response, .. } => match response {
+                    Response::CommandComplete(c) => tags.push(c.tag.to_string_lossy().to_string()),
+                    Response::Ready(_) => return tags,
+                    _ => {}
+                },
+                Event::Closed(e) => panic!("{e:?}"),
+                _ => {}
+            }
+        }
+    }
+
     /// Runs a command: its row (if any) and error (if any), up to ReadyForQuery.
     fn run(&mut self, text: &str) -> (Option<DataRow>, Option<ErrorFields>, Vec<String>) {
         self.conn.query(text).unwrap();
@@ -877,18 +893,7 @@ fn typed_commands_and_stream_messages() {
         wait_confirmed(port, &db, "lr_typed", commit_end);
         // Ending the stream: CopyDone both ways, then the command's tag.
         s.conn.copy_done().unwrap();
-        let mut tags = Vec::new();
-        loop {
-            match s.next() {
-                Event::Response { response, .. } => match response {
-                    Response::CommandComplete(c) => tags.push(c.tag.to_string_lossy().to_string()),
-                    Response::Ready(_) => break,
-                    _ => {}
-                },
-                Event::Closed(e) => panic!("{e:?}"),
-                _ => {}
-            }
-        }
+        let tags = s.tags_until_ready();
         // PostgreSQL ends a logical stream with "COPY 0" (the COPY) and then the command's tag.
         assert_eq!(
             tags,
@@ -1088,18 +1093,7 @@ fn physical_stream_timeline_history_and_feedback() {
             std::thread::sleep(Duration::from_millis(100));
         }
         s.conn.copy_done().unwrap();
-        let mut tags = Vec::new();
-        loop {
-            match s.next() {
-                Event::Response { response, .. } => match response {
-                    Response::CommandComplete(c) => tags.push(c.tag.to_string_lossy().to_string()),
-                    Response::Ready(_) => break,
-                    _ => {}
-                },
-                Event::Closed(e) => panic!("{e:?}"),
-                _ => {}
-            }
-        }
+        let tags = s.tags_until_ready();
         assert_eq!(
             tags,
             ["START_STREAMING", "START_REPLICATION"],
