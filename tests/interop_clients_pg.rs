@@ -13,7 +13,7 @@ use std::net::TcpStream;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use clients::{CATALOG_SQL, Client, Target, psql};
+use clients::{CATALOG_SQL, Client, PSYCOPG_CHECKS, Target, psql};
 
 /// The users that scripts/pg.sh creates, one per authentication method, with their passwords.
 const TRUST: (&str, &str) = ("pgproto_trust", "");
@@ -84,21 +84,7 @@ fn auth_methods(client: Client, checks: &str, extra: &[&str]) {
 fn psycopg() {
     Client::Psycopg
         .run(&pg18(SCRAM), &["--sslmode", "disable"])
-        .assert_passed(&[
-            "connect",
-            "simple",
-            "params",
-            "prepared",
-            "binary",
-            "pipeline",
-            "copy",
-            "copy_fail",
-            "notify",
-            "cancel",
-            "protocol32",
-            "transaction",
-            "errors",
-        ]);
+        .assert_passed(PSYCOPG_CHECKS);
 }
 
 #[test]

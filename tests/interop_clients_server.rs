@@ -10,7 +10,7 @@ mod clients;
 #[path = "support/examples.rs"]
 mod examples;
 
-use clients::{Client, Target};
+use clients::{Client, PSYCOPG_CHECKS, Target};
 use examples::{Server, TempDir, self_signed};
 
 const USER: &str = "alice";
@@ -57,21 +57,7 @@ fn psycopg() {
     let (s, _dir) = server("scram", false);
     Client::Psycopg
         .run(&target(&s, "scram"), &["--sslmode", "disable"])
-        .assert_passed(&[
-            "connect",
-            "simple",
-            "params",
-            "prepared",
-            "binary",
-            "pipeline",
-            "copy",
-            "copy_fail",
-            "notify",
-            "cancel",
-            "protocol32",
-            "transaction",
-            "errors",
-        ]);
+        .assert_passed(PSYCOPG_CHECKS);
 }
 
 #[test]

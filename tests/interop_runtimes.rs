@@ -22,7 +22,7 @@ mod examples;
 #[path = "support/tools.rs"]
 mod tools;
 
-use clients::{Client, Target};
+use clients::{Client, PSYCOPG_CHECKS, Target};
 use examples::{TempDir, self_signed, start, tool};
 use tools::{finish, psql_fails, psql_ok, read_until, show};
 
@@ -64,21 +64,7 @@ fn psycopg_workload(example: &str) {
             &Target::new("127.0.0.1", s.port, "alice", "s3cret"),
             &["--sslmode", "disable"],
         )
-        .assert_passed(&[
-            "connect",
-            "simple",
-            "params",
-            "prepared",
-            "binary",
-            "pipeline",
-            "copy",
-            "copy_fail",
-            "notify",
-            "cancel",
-            "protocol32",
-            "transaction",
-            "errors",
-        ]);
+        .assert_passed(PSYCOPG_CHECKS);
 }
 
 fn psycopg_tls_and_direct_tls(example: &str) {

@@ -29,6 +29,23 @@ GRANT SELECT, INSERT ON items TO PUBLIC;
 
 /// How long one program may run before it is killed (each also stops itself a little earlier,
 /// printing where it was stuck).
+/// The checks tests/clients/psycopg_check.py runs by default (all but `auth_fail`).
+pub const PSYCOPG_CHECKS: &[&str] = &[
+    "connect",
+    "simple",
+    "params",
+    "prepared",
+    "binary",
+    "pipeline",
+    "copy",
+    "copy_fail",
+    "notify",
+    "cancel",
+    "protocol32",
+    "transaction",
+    "errors",
+];
+
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where to connect, and as whom.
